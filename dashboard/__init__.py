@@ -1,0 +1,1 @@
+"""The Dash app: one module per page, reading only through queries/."""

@@ -1,0 +1,40 @@
+"""`capacity serve`: the dashboard under gunicorn (threads, configurable workers), never the debug server."""
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from queries.paths import DataPaths
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, paths: DataPaths, options: dict) -> None:
+        self.paths = paths
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):  # noqa: ANN201 - the WSGI callable
+        from .app import create_app
+
+        return create_app(self.paths).server
+
+
+def serve(paths: DataPaths, host: str, port: int, workers: int, threads: int) -> int:
+    """Run gunicorn in the foreground until stopped."""
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "errorlog": "-",
+        "proc_name": "capacity-dashboard",
+        "control_socket_disable": True,
+    }
+    _Gunicorn(paths, options).run()
+    return 0

@@ -1,0 +1,1 @@
+"""Ingest: the only writer. Sources, parsing, validation, loading, scheduling."""

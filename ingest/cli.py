@@ -1,0 +1,184 @@
+"""The `capacity` command: init, regions, population, ingest, serve, run, settings."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from queries import settings
+from queries.errors import CapacityError
+from queries.paths import DataPaths
+
+
+def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    default = argparse.SUPPRESS if not top else None
+    parser.add_argument("--data-dir", default=default,
+                        help="data folder (default: $CAPACITY_DATA_DIR or ./data)")
+    parser.add_argument("--config", default=default,
+                        help="sources configuration (default: ./sources.toml, else examples/sources.toml)")
+    parser.add_argument("--lang", choices=("nl", "en"), default=default, help="language of messages")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="capacity", description="Capaciteit en wachtlijsten / capacity dashboard")
+    _common_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        _common_options(cmd, top=False)
+        cmd.set_defaults(handler=handler)
+        return cmd
+
+    command("init", cmd_init, "create or update the warehouse and its reference data (idempotent)")
+
+    regions = command("regions", cmd_regions_list, "list region levels, or load a further region set")
+    regions_sub = regions.add_subparsers(dest="regions_command")
+    load = regions_sub.add_parser("load", help="load a region level from gemeente_code,region_code,region_name")
+    _common_options(load, top=False)
+    load.add_argument("level", help="name of the level, e.g. centrumgemeente_vo")
+    load.add_argument("mapping", type=Path, help="CSV file gemeente_code,region_code,region_name")
+    load.add_argument("--label", help="readable name of the level")
+    load.set_defaults(handler=cmd_regions_load)
+
+    population = command("population", cmd_population_load, "load a (newer) population file")
+    population.add_argument("action", choices=("load",))
+    population.add_argument("file", type=Path)
+
+    ingest = command("ingest", cmd_ingest, "run the ingest scheduler (the only writer)")
+    ingest.add_argument("--once", nargs="*", metavar="ID",
+                        help="run the given sources (all when none given) now, print a summary, exit")
+
+    serve = command("serve", cmd_serve, "serve the dashboard with gunicorn")
+    _server_options(serve)
+
+    run = command("run", cmd_run, "start the whole system: init, ingest and dashboard; Ctrl-C stops all")
+    _server_options(run)
+
+    command("settings", cmd_settings, "list settings with their environment variables and help")
+    return parser
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=settings.get("host"))
+    parser.add_argument("--port", type=int, default=int(settings.get("port")))
+    parser.add_argument("--workers", type=int, default=int(settings.get("workers")))
+    parser.add_argument("--threads", type=int, default=int(settings.get("threads")))
+
+
+def paths_of(args: argparse.Namespace) -> DataPaths:
+    return DataPaths(settings.data_dir(getattr(args, "data_dir", None)))
+
+
+def config_of(args: argparse.Namespace) -> Path:
+    return settings.config_path(getattr(args, "config", None))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from queries.warehouse import Warehouse
+
+    from .reference_load import initialise
+
+    paths = paths_of(args)
+    with Warehouse(paths) as warehouse:
+        report = initialise(warehouse)
+        publication = warehouse.latest_publication()
+    if report.changed or report.migrations:
+        print(_t(f"Warehouse {paths.warehouse} bijgewerkt: {', '.join(report.changed) or 'schema'}",
+                 f"Warehouse {paths.warehouse} updated: {', '.join(report.changed) or 'schema'}"))
+    else:
+        print(_t(f"Warehouse {paths.warehouse} is al actueel; niets gewijzigd.",
+                 f"Warehouse {paths.warehouse} is up to date; nothing changed."))
+    if publication:
+        print(_t(f"Gepubliceerd voor lezers: {publication.file}", f"Published for readers: {publication.file}"))
+    return 0
+
+
+def cmd_regions_list(args: argparse.Namespace) -> int:
+    from queries.connection import PublishedReader
+    from queries.reference import region_levels
+
+    reader = PublishedReader(paths_of(args))
+    with reader.cursor() as cur:
+        for level in region_levels(cur):
+            print(f"{level.level:<20} {level.regions:>4}  {level.label(_lang())}")
+    reader.close()
+    return 0
+
+
+def cmd_regions_load(args: argparse.Namespace) -> int:
+    from queries.warehouse import Warehouse
+
+    from .reference_load import load_region_level
+
+    with Warehouse(paths_of(args)) as warehouse:
+        changed = load_region_level(warehouse, args.level, args.mapping, args.label)
+    print(_t(f"Regio-indeling '{args.level}' geladen uit {args.mapping.name}." if changed else
+             f"Regio-indeling '{args.level}' is al zo geladen; niets gewijzigd.",
+             f"Region level '{args.level}' loaded from {args.mapping.name}." if changed else
+             f"Region level '{args.level}' was already loaded like this; nothing changed."))
+    return 0
+
+
+def cmd_population_load(args: argparse.Namespace) -> int:
+    from queries.warehouse import Warehouse
+
+    from .reference_load import load_population_file
+
+    with Warehouse(paths_of(args)) as warehouse:
+        load_population_file(warehouse, args.file)
+    print(_t(f"Bevolking geladen uit {args.file.name}.", f"Population loaded from {args.file.name}."))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .service import run_ingest_service
+
+    return run_ingest_service(paths_of(args), config_of(args), once=args.once)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dashboard.server import serve
+
+    return serve(paths_of(args), host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .supervisor import run_system
+
+    cmd_init(args)
+    return run_system(paths_of(args), config_of(args), host=args.host, port=args.port,
+                      workers=args.workers, threads=args.threads)
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    for setting in settings.SETTINGS:
+        print(f"{setting.env:<30} = {settings.get(setting.name)!r:<12} {setting.help}")
+    return 0
+
+
+def _lang() -> str:
+    return settings.get("lang")
+
+
+def _t(nl: str, en: str) -> str:
+    return en if _lang() == "en" else nl
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "lang", None):
+        os.environ["CAPACITY_LANG"] = args.lang
+    try:
+        return args.handler(args)
+    except CapacityError as error:
+        print(error.message(), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

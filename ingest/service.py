@@ -1,0 +1,70 @@
+"""`capacity ingest`: the one writer process, an APScheduler job per source."""
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import datetime
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from queries.paths import DataPaths
+from queries.warehouse import Warehouse
+
+from .config import SourceConfig, load_sources
+from .reference_load import initialise
+from .runner import RunSummary, SourceRunner
+from .schedule import TIMEZONE, build_trigger
+from .single_instance import IngestLock
+
+log = logging.getLogger("capacity.ingest")
+JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
+FETCH_THREADS = 4
+
+
+def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | None = None) -> int:
+    """Run the scheduler until stopped, or (with `once`) run sources now and report. Exit code 1 when one failed."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sources = load_sources(config_path)
+    with IngestLock(paths.ingest_lock), Warehouse(paths) as warehouse:
+        initialise(warehouse)
+        runner = SourceRunner(warehouse, paths)
+        if once is not None:
+            return _run_once(runner, _select(sources, once))
+        _run_scheduler(runner, sources)
+    return 0
+
+
+def _select(sources: list[SourceConfig], ids: list[str]) -> list[SourceConfig]:
+    if not ids:
+        return sources
+    by_id = {source.id: source for source in sources}
+    unknown = [source_id for source_id in ids if source_id not in by_id]
+    if unknown:
+        from .config import ConfigError
+
+        raise ConfigError(f"Onbekende bron(nen): {', '.join(unknown)}", f"Unknown source(s): {', '.join(unknown)}")
+    return [by_id[source_id] for source_id in ids]
+
+
+def _run_once(runner: SourceRunner, sources: list[SourceConfig]) -> int:
+    summaries: list[RunSummary] = [runner.run(source) for source in sources]
+    for summary in summaries:
+        print(summary.line())
+    return 1 if any(summary.status == "failed" for summary in summaries) else 0
+
+
+def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
+    scheduler = BlockingScheduler(timezone=TIMEZONE, job_defaults=JOB_DEFAULTS,
+                                  executors={"default": ThreadPoolExecutor(FETCH_THREADS)})
+    for source in sources:
+        scheduler.add_job(runner.run, build_trigger(source.schedule), args=[source], id=source.id,
+                          name=f"source {source.id}", next_run_time=datetime.now().astimezone())
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    log.info("ingest started: %d source(s), data folder %s", len(sources), runner.paths.root)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    log.info("ingest stopped")

@@ -1,0 +1,57 @@
+"""`capacity run`: the ingest process and the dashboard side by side; Ctrl-C stops both."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from queries.paths import DataPaths
+
+STOP_GRACE_SECONDS = 15
+
+
+def run_system(paths: DataPaths, config: Path, host: str, port: int, workers: int, threads: int) -> int:
+    """Start `capacity ingest` and `capacity serve` as child processes; stop both when either ends or on a signal."""
+    common = [sys.executable, "-m", "ingest.cli"]
+    where = ["--data-dir", str(paths.root), "--config", str(config)]
+    children = {
+        "ingest": subprocess.Popen([*common, "ingest", *where]),
+        "serve": subprocess.Popen([*common, "serve", *where, "--host", host, "--port", str(port),
+                                   "--workers", str(workers), "--threads", str(threads)]),
+    }
+    print(f"Dashboard: http://{host}:{port}/  (ingest pid {children['ingest'].pid}, "
+          f"web pid {children['serve'].pid}; Ctrl-C stopt alles / stops everything)", flush=True)
+    stopping = {"signal": None}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping["signal"] = signum
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while stopping["signal"] is None and all(child.poll() is None for child in children.values()):
+            time.sleep(0.2)
+    finally:
+        _stop_all(children)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stopping["signal"] is not None:
+        return 0
+    failed = [name for name, child in children.items() if child.returncode not in (0, None)]
+    print(f"Gestopt omdat {', '.join(failed) or 'een proces'} eindigde / stopped because "
+          f"{', '.join(failed) or 'a process'} ended", file=sys.stderr)
+    return 1
+
+
+def _stop_all(children: dict[str, subprocess.Popen]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

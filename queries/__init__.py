@@ -1,0 +1,1 @@
+"""The warehouse: schema and migrations, publishing, and every read query."""

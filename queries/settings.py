@@ -1,0 +1,61 @@
+"""Run-time settings, each declared once with its environment variable and help text."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = REPO_ROOT / "data" / "reference"
+EXAMPLES_DIR = REPO_ROOT / "examples"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, environment variable, default and what it does."""
+
+    name: str
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "CAPACITY_DATA_DIR", "./data",
+            "Folder holding all state: warehouse, published copies, inbox, archive, quarantine."),
+    Setting("config", "CAPACITY_CONFIG", "",
+            "Sources configuration (TOML). Empty: ./sources.toml when present, else the demo in examples/."),
+    Setting("publish_keep", "CAPACITY_PUBLISH_KEEP", "5",
+            "How many published read-only copies to keep (older ones are deleted once no reader holds them)."),
+    Setting("reader_poll_seconds", "CAPACITY_READER_POLL_SECONDS", "1.0",
+            "How often a web worker checks for a newer published copy."),
+    Setting("host", "CAPACITY_HOST", "127.0.0.1", "Address the dashboard listens on."),
+    Setting("port", "CAPACITY_PORT", "8050", "Port the dashboard listens on."),
+    Setting("workers", "CAPACITY_WORKERS", "2", "Web worker processes (gunicorn)."),
+    Setting("threads", "CAPACITY_THREADS", "4", "Threads per web worker."),
+    Setting("lang", "CAPACITY_LANG", "nl", "Language of command-line messages: nl or en."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def get(name: str) -> str:
+    """The value of a setting: its environment variable when set, else its default."""
+    setting = _BY_NAME[name]
+    return os.environ.get(setting.env) or setting.default
+
+
+def data_dir(override: str | None = None) -> Path:
+    """The data folder: --data-dir, else CAPACITY_DATA_DIR, else ./data."""
+    return Path(override or get("data_dir")).resolve()
+
+
+def config_path(override: str | None = None) -> Path:
+    """The sources configuration: --config, else CAPACITY_CONFIG, ./sources.toml, or the demo."""
+    chosen = override or get("config")
+    if chosen:
+        return Path(chosen).resolve()
+    local = Path("sources.toml")
+    if local.is_file():
+        return local.resolve()
+    return EXAMPLES_DIR / "sources.toml"

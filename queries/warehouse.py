@@ -1,0 +1,76 @@
+"""The writer side: the one read-write connection to the warehouse, transactions, publishing."""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+import duckdb
+
+from . import settings
+from .db import run
+from .errors import WarehouseError
+from .migrate import apply_migrations
+from .paths import DataPaths
+from .publish import Publication, publish, read_pointer, remove_partials
+
+
+class Warehouse:
+    """The read-write warehouse. Only the ingest process (or `capacity init`) opens one.
+
+    Every write goes through `transaction()`, which serialises writers in this
+    process with one lock and commits all statements together or none.
+    """
+
+    def __init__(self, paths: DataPaths, publish_keep: int | None = None) -> None:
+        self.paths = paths
+        self.publish_keep = publish_keep if publish_keep is not None else int(settings.get("publish_keep"))
+        paths.ensure()
+        self.lock = threading.RLock()
+        self.con = _connect_writer(paths)
+        self.applied_migrations = apply_migrations(self.con)
+        remove_partials(paths)
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One explicit transaction: commit on success, roll back on any error."""
+        with self.lock:
+            run(self.con, "BEGIN TRANSACTION")
+            try:
+                yield self.con
+            except BaseException:
+                run(self.con, "ROLLBACK")
+                raise
+            run(self.con, "COMMIT")
+
+    def publish(self) -> Publication:
+        """Publish the committed state for readers."""
+        with self.lock:
+            return publish(self.con, self.paths, self.publish_keep)
+
+    def latest_publication(self) -> Publication | None:
+        return read_pointer(self.paths)
+
+    def close(self) -> None:
+        with self.lock:
+            self.con.close()
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _connect_writer(paths: DataPaths) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(paths.warehouse))
+    except duckdb.IOException as error:
+        if "lock" in str(error).lower():
+            raise WarehouseError(
+                f"De warehouse {paths.warehouse} is in gebruik door een ander proces (waarschijnlijk "
+                "`capacity ingest`). Er kan maar één proces tegelijk schrijven; stop dat proces eerst.",
+                f"The warehouse {paths.warehouse} is in use by another process (probably `capacity ingest`). "
+                "Only one process may write at a time; stop that process first.") from error
+        raise WarehouseError(f"De warehouse {paths.warehouse} kan niet worden geopend: {error}",
+                             f"The warehouse {paths.warehouse} cannot be opened: {error}") from error
