@@ -5,13 +5,17 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from queries.errors import CapacityError
 
 from .schedule import build_trigger
 
 KINDS = ("file", "http", "hsds")
+KNOWN_KEYS = frozenset({"id", "kind", "schedule", "path", "url", "mapping", "values", "convert", "defaults",
+                        "freshness_days", "auth_env", "records", "settle_seconds", "timeout_seconds", "max_bytes",
+                        "per_page", "max_pages", "description"})
+SECRET_KEYS = frozenset({"token", "password", "secret", "api_key", "apikey", "authorization"})
 _SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 _HEADER = re.compile(r"\s*\[\[\s*sources\s*\]\]\s*(#.*)?$")
 _KEY = re.compile(r"\s*([A-Za-z0-9_\"'.-]+)\s*=")
@@ -86,15 +90,16 @@ def load_sources(path: Path) -> list[SourceConfig]:
                                              f"({error})",
                              f"'schedule' {schedule!r} is not an interval (15m) or cron expression ({error})"))
         location_path, url = entry.get("path"), entry.get("url")
-        if kind == "file" and not isinstance(location_path, str):
-            problems.append((at("path"), "een bron van soort 'file' heeft 'path' nodig (map, bestand of zip)",
-                             "a source of kind 'file' needs 'path' (folder, file or zip)"))
+        if kind == "file" and location_path is not None and not isinstance(location_path, str):
+            problems.append((at("path"), "'path' moet tekst zijn (een map of bestand)",
+                             "'path' must be text (a folder or file)"))
         if kind == "http" and not isinstance(url, str):
             problems.append((at("url"), "een bron van soort 'http' heeft 'url' nodig",
                              "a source of kind 'http' needs 'url'"))
         if kind == "hsds" and not isinstance(url, str) and not isinstance(location_path, str):
             problems.append((start, "een bron van soort 'hsds' heeft 'url' (API) of 'path' (pakket) nodig",
                              "a source of kind 'hsds' needs 'url' (API) or 'path' (package)"))
+        problems.extend(_option_problems(entry, at))
         if len(problems) == before:
             resolved = (path.parent / location_path).resolve() if isinstance(location_path, str) else None
             options = {k: v for k, v in entry.items() if k not in ("id", "kind", "schedule", "path", "url")}
@@ -102,6 +107,41 @@ def load_sources(path: Path) -> list[SourceConfig]:
     if problems:
         raise ConfigError(_listing(path, problems, "nl"), _listing(path, problems, "en"))
     return sources
+
+
+def _option_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple[int | None, str, str]]:
+    from .fields import FIELD_BY_NAME
+    from .validate import CONVERSIONS
+
+    problems = []
+    for key in entry:
+        if key in SECRET_KEYS:
+            problems.append((at(key), f"'{key}': zet nooit een geheim in dit bestand; noem in 'auth_env' de "
+                                      "omgevingsvariabele die het token bevat",
+                             f"'{key}': never put a secret in this file; name the environment variable holding "
+                             "the token in 'auth_env'"))
+        elif key not in KNOWN_KEYS:
+            problems.append((at(key), f"onbekende instelling '{key}' (bekend: {', '.join(sorted(KNOWN_KEYS))})",
+                             f"unknown setting '{key}' (known: {', '.join(sorted(KNOWN_KEYS))})"))
+    for table in ("mapping", "values", "convert", "defaults"):
+        if table in entry and not isinstance(entry[table], dict):
+            problems.append((at(table), f"'{table}' moet een tabel zijn", f"'{table}' must be a table"))
+    for column, target in (entry.get("mapping") or {}).items():
+        if target not in FIELD_BY_NAME:
+            problems.append((at("mapping"), f"mapping '{column}' → '{target}': geen bekend veld",
+                             f"mapping '{column}' → '{target}': not a known field"))
+    for name in list((entry.get("values") or {})) + list((entry.get("defaults") or {})):
+        if name not in FIELD_BY_NAME:
+            problems.append((at(name), f"'{name}' is geen bekend veld", f"'{name}' is not a known field"))
+    for name, unit in (entry.get("convert") or {}).items():
+        if name not in ("wait_days_intake", "wait_days_treatment") or unit not in CONVERSIONS:
+            problems.append((at(name), f"convert {name} = {unit!r}: alleen wachttijden, in {', '.join(CONVERSIONS)}",
+                             f"convert {name} = {unit!r}: waits only, in {', '.join(CONVERSIONS)}"))
+    freshness = entry.get("freshness_days")
+    if freshness is not None and (not isinstance(freshness, int) or isinstance(freshness, bool) or freshness < 1):
+        problems.append((at("freshness_days"), "'freshness_days' moet een geheel getal ≥ 1 zijn",
+                         "'freshness_days' must be a whole number ≥ 1"))
+    return problems
 
 
 def _listing(path: Path, problems: list[tuple[int | None, str, str]], lang: str) -> str:

@@ -21,6 +21,7 @@ from .single_instance import IngestLock
 log = logging.getLogger("capacity.ingest")
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
 FETCH_THREADS = 4
+PUBLISH_EVERY_SECONDS = 2
 
 
 def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | None = None) -> int:
@@ -34,6 +35,17 @@ def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | No
             return _run_once(runner, _select(sources, once))
         _run_scheduler(runner, sources)
     return 0
+
+
+def _raise_keyboard_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def publish_if_requested(runner: SourceRunner) -> None:
+    """Publish for readers once after any number of committed runs (coalesces bursts of small runs)."""
+    if runner.publish_requested.is_set():
+        runner.publish_requested.clear()
+        runner.warehouse.publish()
 
 
 def _select(sources: list[SourceConfig], ids: list[str]) -> list[SourceConfig]:
@@ -50,6 +62,7 @@ def _select(sources: list[SourceConfig], ids: list[str]) -> list[SourceConfig]:
 
 def _run_once(runner: SourceRunner, sources: list[SourceConfig]) -> int:
     summaries: list[RunSummary] = [runner.run(source) for source in sources]
+    publish_if_requested(runner)
     for summary in summaries:
         print(summary.line())
     return 1 if any(summary.status == "failed" for summary in summaries) else 0
@@ -61,10 +74,14 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
     for source in sources:
         scheduler.add_job(runner.run, build_trigger(source.schedule), args=[source], id=source.id,
                           name=f"source {source.id}", next_run_time=datetime.now().astimezone())
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    scheduler.add_job(publish_if_requested, "interval", seconds=PUBLISH_EVERY_SECONDS, args=[runner],
+                      id="publish", name="publish for readers")
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     log.info("ingest started: %d source(s), data folder %s", len(sources), runner.paths.root)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        pass
+        if scheduler.running:
+            scheduler.shutdown(wait=True)   # let running source jobs commit or roll back first
+    publish_if_requested(runner)
     log.info("ingest stopped")

@@ -1,0 +1,250 @@
+"""Writing one source run into the warehouse, inside the caller's transaction.
+
+Services and providers are upserted (attributes from the newest observation),
+observations are appended once per (service, valid_at, source), rejected rows
+and the run's ledger row are written with them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from queries.db import rows, run, scalar
+
+from .records import RowError
+from .validate import Record
+
+NEXT_RUN_ID = "SELECT nextval('ingest_run_id')"
+UPSERT_SOURCE = """
+INSERT INTO source (source_id, kind, location, schedule, freshness_days, registered_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (source_id) DO UPDATE SET kind = excluded.kind, location = excluded.location,
+    schedule = excluded.schedule, freshness_days = excluded.freshness_days"""
+SERVICES_OF_OTHER_SOURCES = """
+SELECT s.service_id, s.source_id FROM service AS s JOIN batch_services AS b USING (service_id)
+WHERE s.source_id <> ?"""
+EXISTING_OBSERVATIONS = """
+SELECT b.row, (o.unit, o.maximum, o.available, o.status, o.waiting_count, o.wait_days_intake, o.wait_days_treatment)
+       IS NOT DISTINCT FROM
+       (b.unit, b.maximum, b.available, b.status, b.waiting_count, b.wait_days_intake, b.wait_days_treatment)
+       AS same
+FROM batch_observations AS b
+JOIN capacity_observation AS o ON o.service_id = b.service_id AND o.valid_at = b.valid_at AND o.source_id = ?"""
+UPSERT_PROVIDERS = """
+INSERT INTO provider (provider_id, name, website, phone, email, source_id, updated_at)
+SELECT provider_id, provider_name, NULL, NULL, NULL, ?, valid_at FROM batch_providers
+ON CONFLICT (provider_id) DO UPDATE SET name = excluded.name, source_id = excluded.source_id,
+    updated_at = excluded.updated_at
+WHERE excluded.updated_at >= provider.updated_at"""
+CHANGED_SERVICES = """
+SELECT b.service_id FROM batch_services AS b LEFT JOIN service AS s USING (service_id)
+WHERE s.service_id IS NULL OR b.valid_at >= s.updated_at"""
+UPSERT_SERVICES = """
+INSERT INTO service (service_id, provider_id, name, care_type, framework, age_min, age_max, whole_family,
+                     languages, violence_profiles, phone, email, website, referral_route, source_id, updated_at)
+SELECT service_id, provider_id, service_name, care_type, framework, age_min, age_max, whole_family,
+       languages, violence_profiles, phone, email, website, referral_route, ?, valid_at
+FROM batch_services WHERE service_id IN (SELECT service_id FROM changed_services)
+ON CONFLICT (service_id) DO UPDATE SET provider_id = excluded.provider_id, name = excluded.name,
+    care_type = excluded.care_type, framework = excluded.framework, age_min = excluded.age_min,
+    age_max = excluded.age_max, whole_family = excluded.whole_family, languages = excluded.languages,
+    violence_profiles = excluded.violence_profiles, phone = excluded.phone, email = excluded.email,
+    website = excluded.website, referral_route = excluded.referral_route, updated_at = excluded.updated_at"""
+DELETE_TARGET_GROUPS = "DELETE FROM service_target_group WHERE service_id IN (SELECT service_id FROM changed_services)"
+INSERT_TARGET_GROUPS = """
+INSERT INTO service_target_group (service_id, target_group)
+SELECT service_id, unnest(target_groups) FROM batch_services
+WHERE service_id IN (SELECT service_id FROM changed_services)"""
+DELETE_AREAS = "DELETE FROM service_area WHERE service_id IN (SELECT service_id FROM changed_services)"
+INSERT_AREAS = """
+INSERT INTO service_area (service_id, area_level, area_code)
+SELECT DISTINCT service_id, area_level, area_code FROM batch_areas
+WHERE service_id IN (SELECT service_id FROM changed_services)"""
+INSERT_OBSERVATIONS = """
+INSERT INTO capacity_observation (service_id, valid_at, source_id, unit, maximum, available, status, waiting_count,
+                                  wait_days_intake, wait_days_treatment, run_id, ingested_at)
+SELECT service_id, valid_at, ?, unit, maximum, available, status, waiting_count, wait_days_intake,
+       wait_days_treatment, ?, ?
+FROM batch_observations"""
+INSERT_REJECTED = """
+INSERT INTO rejected_row (run_id, source_id, file_name, row_number, column_name, value, message_nl, message_en,
+                          rejected_at)
+SELECT ?, ?, ?, row, column_name, value, message_nl, message_en, ? FROM batch_rejected"""
+INSERT_RUN = """
+INSERT INTO ingest_run (run_id, source_id, started_at, finished_at, status, rows_in, rows_loaded, rows_rejected,
+                        file_name, content_hash, error_nl, error_en)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+INSERT_FILE_SEEN = """
+INSERT INTO file_seen (source_id, content_hash, file_name, size_bytes, outcome, run_id, seen_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source_id, content_hash) DO UPDATE SET file_name = excluded.file_name, outcome = excluded.outcome,
+    run_id = excluded.run_id, seen_at = excluded.seen_at"""
+UPSERT_FEED_STATE = """
+INSERT INTO feed_state (source_id, etag, last_modified, content_hash, fetched_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (source_id) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
+    content_hash = excluded.content_hash, fetched_at = excluded.fetched_at"""
+BATCH_TABLES = ("batch_observations", "batch_services", "batch_providers", "batch_areas", "batch_rejected",
+                "changed_services")
+
+OBSERVATION_COLUMNS = ["row", "service_id", "valid_at", "unit", "maximum", "available", "status", "waiting_count",
+                       "wait_days_intake", "wait_days_treatment"]
+
+
+@dataclass
+class LoadResult:
+    loaded: int
+    unchanged: int
+    rejected: list[RowError]
+
+
+def register_source(con: duckdb.DuckDBPyConnection, source_id: str, kind: str, location: str,
+                    schedule: str | None, freshness_days: int | None, now: datetime) -> None:
+    run(con, UPSERT_SOURCE, [source_id, kind, location, schedule, freshness_days, now])
+
+
+def next_run_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(scalar(con, NEXT_RUN_ID))
+
+
+def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, records: list[Record],
+                 now: datetime) -> LoadResult:
+    """Upsert services/providers and append observations; rows that clash with stored data are rejected."""
+    if not records:
+        return LoadResult(0, 0, [])
+    by_row = {record.row: record for record in records}
+    _stage(con, records)
+    try:
+        rejected = _foreign_services(con, source_id, records)
+        unchanged_rows: list[int] = []
+        for row, same in rows(con, EXISTING_OBSERVATIONS, [source_id]):
+            if same:
+                unchanged_rows.append(row)
+            elif row not in {error.row for error in rejected}:
+                record = by_row[row]
+                rejected.append(RowError(row, "valid_at", f"{record.valid_at:%Y-%m-%d %H:%M}",
+                                         f"voor dienst {record.service_id} is op dit peilmoment al een ander cijfer "
+                                         "geladen; stuur een correctie met een nieuw peilmoment",
+                                         f"different figures for service {record.service_id} at this moment were "
+                                         "already loaded; send a correction with a new moment"))
+        skip = {error.row for error in rejected} | set(unchanged_rows)
+        if skip:
+            kept = [record for record in records if record.row not in skip]
+            if not kept:
+                return LoadResult(0, len(unchanged_rows), rejected)
+            _stage(con, kept)
+        run(con, "CREATE OR REPLACE TEMP TABLE changed_services AS " + CHANGED_SERVICES)
+        run(con, UPSERT_PROVIDERS, [source_id])
+        run(con, UPSERT_SERVICES, [source_id])
+        for statement in (DELETE_TARGET_GROUPS, INSERT_TARGET_GROUPS, DELETE_AREAS, INSERT_AREAS):
+            run(con, statement)
+        loaded = con.execute(INSERT_OBSERVATIONS, [source_id, run_id, now]).fetchone()[0]
+    finally:
+        _unstage(con)
+    return LoadResult(int(loaded), len(unchanged_rows), rejected)
+
+
+def record_rejected(con: duckdb.DuckDBPyConnection, run_id: int, source_id: str, file_name: str | None,
+                    rejected: list[RowError], now: datetime) -> None:
+    if not rejected:
+        return
+    frame = pd.DataFrame({
+        "row": pd.array([e.row for e in rejected], dtype="Int64"),
+        "column_name": [e.column for e in rejected], "value": [e.value for e in rejected],
+        "message_nl": [e.nl for e in rejected], "message_en": [e.en for e in rejected]})
+    con.register("batch_rejected", frame)
+    try:
+        run(con, INSERT_REJECTED, [run_id, source_id, file_name, now])
+    finally:
+        con.unregister("batch_rejected")
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run_id: int, source_id: str, started: datetime, finished: datetime,
+               status: str, rows_in: int, rows_loaded: int, rows_rejected: int, file_name: str | None,
+               content_hash: str | None, error: tuple[str, str] | None) -> None:
+    run(con, INSERT_RUN, [run_id, source_id, started, finished, status, rows_in, rows_loaded, rows_rejected,
+                          file_name, content_hash, error[0] if error else None, error[1] if error else None])
+
+
+def record_file(con: duckdb.DuckDBPyConnection, source_id: str, content_hash: str, file_name: str, size: int,
+                outcome: str, run_id: int, now: datetime) -> None:
+    run(con, INSERT_FILE_SEEN, [source_id, content_hash, file_name, size, outcome, run_id, now])
+
+
+def file_loaded(con: duckdb.DuckDBPyConnection, source_id: str, content_hash: str) -> bool:
+    """Whether this content was loaded before (a quarantined file may be tried again)."""
+    return bool(scalar(con, "SELECT count(*) FROM file_seen WHERE source_id = ? AND content_hash = ? "
+                            "AND outcome = 'loaded'", [source_id, content_hash]))
+
+
+def feed_state(con: duckdb.DuckDBPyConnection, source_id: str) -> tuple[str | None, str | None, str | None]:
+    """(etag, last_modified, content_hash) of the last answer of this feed."""
+    found = rows(con, "SELECT etag, last_modified, content_hash FROM feed_state WHERE source_id = ?", [source_id])
+    return found[0] if found else (None, None, None)
+
+
+def record_feed_state(con: duckdb.DuckDBPyConnection, source_id: str, etag: str | None, last_modified: str | None,
+                      content_hash: str | None, now: datetime) -> None:
+    run(con, UPSERT_FEED_STATE, [source_id, etag, last_modified, content_hash, now])
+
+
+def _foreign_services(con: duckdb.DuckDBPyConnection, source_id: str, records: list[Record]) -> list[RowError]:
+    owners = dict(rows(con, SERVICES_OF_OTHER_SOURCES, [source_id]))
+    return [RowError(r.row, "service_id", r.service_id,
+                     f"dienst {r.service_id} wordt al aangeleverd door bron {owners[r.service_id]}; "
+                     "gebruik een eigen dienst_id",
+                     f"service {r.service_id} is already reported by source {owners[r.service_id]}; "
+                     "use a service_id of your own")
+            for r in records if r.service_id in owners]
+
+
+def _stage(con: duckdb.DuckDBPyConnection, records: list[Record]) -> None:
+    _unstage(con)
+    observations = pd.DataFrame({
+        "row": [r.row for r in records], "service_id": [r.service_id for r in records],
+        "valid_at": pd.to_datetime([r.valid_at for r in records], utc=True),
+        "unit": [r.unit for r in records],
+        **{name: pd.array([getattr(r, name) for r in records], dtype="Int64")
+           for name in ("maximum", "available", "waiting_count", "wait_days_intake", "wait_days_treatment")},
+        "status": [r.status for r in records]})
+    con.register("batch_observations", observations[OBSERVATION_COLUMNS])
+    newest: dict[str, Record] = {}
+    for record in records:
+        if record.service_id not in newest or record.valid_at >= newest[record.service_id].valid_at:
+            newest[record.service_id] = record
+    services = list(newest.values())
+    con.register("batch_services", pd.DataFrame({
+        "service_id": [s.service_id for s in services], "provider_id": [s.provider_id for s in services],
+        "service_name": [s.service_name for s in services], "care_type": [s.care_type for s in services],
+        "framework": [s.framework for s in services],
+        "age_min": pd.array([s.age_min for s in services], dtype="Int64"),
+        "age_max": pd.array([s.age_max for s in services], dtype="Int64"),
+        "whole_family": [s.whole_family for s in services], "languages": [s.languages for s in services],
+        "violence_profiles": [s.violence_profiles for s in services],
+        "target_groups": [s.target_groups for s in services],
+        "phone": [s.phone for s in services], "email": [s.email for s in services],
+        "website": [s.website for s in services], "referral_route": [s.referral_route for s in services],
+        "valid_at": pd.to_datetime([s.valid_at for s in services], utc=True)}))
+    providers: dict[str, Record] = {}
+    for service in services:
+        if service.provider_id not in providers or service.valid_at >= providers[service.provider_id].valid_at:
+            providers[service.provider_id] = service
+    con.register("batch_providers", pd.DataFrame({
+        "provider_id": list(providers), "provider_name": [p.provider_name for p in providers.values()],
+        "valid_at": pd.to_datetime([p.valid_at for p in providers.values()], utc=True)}))
+    con.register("batch_areas", pd.DataFrame(
+        [(s.service_id, level, code) for s in services for level, code in s.service_area],
+        columns=["service_id", "area_level", "area_code"]))
+
+
+def _unstage(con: duckdb.DuckDBPyConnection) -> None:
+    for name in BATCH_TABLES:
+        if name == "changed_services":
+            run(con, "DROP TABLE IF EXISTS changed_services")
+        else:
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass

@@ -1,0 +1,208 @@
+"""One source run: fetch its batches, validate, load in one transaction, then move files.
+
+A batch's rows, its rejected rows and its ledger row commit together or not at
+all; files move inbox -> archive/quarantine only after that commit. Whatever
+goes wrong with one source is recorded as a failed run and never stops others.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import duckdb
+
+from queries.db import rows
+from queries.errors import CapacityError
+from queries.paths import DataPaths
+from queries.warehouse import Warehouse
+
+from .config import SourceConfig
+from .fetch import FetchError
+from .load import (feed_state, file_loaded, load_records, next_run_id, record_feed_state, record_file, record_rejected,
+                   record_run, register_source)
+from .quarantine import archive_file, quarantine_file, write_rejected_report
+from .records import StructuralError
+from .sources import Batch, FeedMemory, kind_of
+from .validate import Reference, SourceRules, validate
+
+log = logging.getLogger("capacity.ingest")
+
+REFERENCE_CARE_TYPES = "SELECT care_type, label_nl, label_en FROM care_type"
+REFERENCE_TARGET_GROUPS = "SELECT target_group, label_nl, label_en FROM target_group"
+REFERENCE_MUNICIPALITIES = "SELECT gemeente_code, name FROM municipality"
+REFERENCE_REGIONS = "SELECT level, region_code FROM region WHERE level <> 'gemeente'"
+
+
+@dataclass
+class RunSummary:
+    """What one source run did, for `capacity ingest --once` and the log."""
+
+    source_id: str
+    status: str = "unchanged"
+    loaded: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, status: str, loaded: int = 0, rejected: int = 0, unchanged: int = 0, message: str = "") -> None:
+        order = ["unchanged", "ok", "partial", "failed"]
+        self.status = max(self.status, status, key=order.index)
+        self.loaded += loaded
+        self.rejected += rejected
+        self.unchanged += unchanged
+        if message:
+            self.messages.append(message)
+
+    def line(self) -> str:
+        text = (f"{self.source_id}: {self.status} — geladen/loaded {self.loaded}, afgewezen/rejected {self.rejected}, "
+                f"ongewijzigd/unchanged {self.unchanged}")
+        return text + "".join(f"\n    {message}" for message in self.messages)
+
+
+class SourceRunner:
+    """Runs sources against the one warehouse; safe to call from several scheduler threads.
+
+    A feed whose content failed is not remembered, so every later run fails again
+    (and counts as a consecutive failure) until the feed is repaired.
+    """
+
+    def __init__(self, warehouse: Warehouse, paths: DataPaths) -> None:
+        self.warehouse = warehouse
+        self.paths = paths
+        self.publish_requested = threading.Event()
+
+    def run(self, source: SourceConfig) -> RunSummary:
+        summary = RunSummary(source.id)
+        started = datetime.now(timezone.utc)
+        try:
+            memory = self._memory(source)
+            batches = list(kind_of(source).batches(source, self.paths, memory, started))
+        except (FetchError, StructuralError) as error:
+            self._record_failure(source, started, None, None, error.nl, error.en)
+            summary.add("failed", message=error.message())
+            return summary
+        except Exception as error:  # a bug or an unreadable folder: record it, never stop the other sources
+            log.exception("source %s failed", source.id)
+            self._record_failure(source, started, None, None, f"Onverwachte fout: {error}", f"Unexpected error: {error}")
+            summary.add("failed", message=str(error))
+            return summary
+        if not batches:
+            self._record_unchanged(source, started, None)
+        for batch in batches:
+            self._run_batch(source, batch, summary)
+        return summary
+
+    def _run_batch(self, source: SourceConfig, batch: Batch, summary: RunSummary) -> None:
+        started = datetime.now(timezone.utc)
+        if self._seen(source, batch):
+            self._record_unchanged(source, started, batch)
+            if batch.inbox_file is not None:
+                archive_file(self.paths, source.id, batch.inbox_file, started)
+            summary.add("unchanged")
+            return
+        try:
+            extract = batch.read()
+            validated = validate(extract, _rules(source), self._reference(), started)
+        except StructuralError as error:
+            self._record_failure(source, started, batch, "quarantined", error.nl, error.en)
+            if batch.inbox_file is not None:
+                quarantine_file(self.paths, source.id, batch.inbox_file, started, error)
+            summary.add("failed", message=error.message())
+            return
+        except Exception as error:
+            log.exception("source %s: batch %s failed", source.id, batch.name)
+            self._record_failure(source, started, None, None, f"Onverwachte fout: {error}",
+                                 f"Unexpected error: {error}\n{traceback.format_exc(limit=3)}")
+            summary.add("failed", message=str(error))
+            return
+        rows_in = len(extract.rows) + len({e.row for e in extract.errors})
+        with self.warehouse.transaction() as con:
+            now = datetime.now(timezone.utc)
+            self._register(con, source, now)
+            run_id = next_run_id(con)
+            result = load_records(con, source.id, run_id, validated.records, now)
+            rejected = validated.rejected + result.rejected
+            rejected_rows = len({e.row for e in rejected})
+            status = "partial" if rejected else "ok" if result.loaded else "unchanged"
+            record_rejected(con, run_id, source.id, batch.name, rejected, now)
+            record_run(con, run_id, source.id, started, now, status, rows_in, result.loaded, rejected_rows,
+                       batch.name, batch.content_hash, None)
+            self._remember(con, source, batch, "loaded", run_id, now)
+        self.publish_requested.set()
+        if batch.inbox_file is not None:
+            archive_file(self.paths, source.id, batch.inbox_file, started)
+        if rejected:
+            write_rejected_report(self.paths, source.id, batch.name, started, rejected)
+        summary.add(status, result.loaded, rejected_rows, result.unchanged)
+        log.info("source %s: %s %s loaded=%d rejected=%d", source.id, batch.name, status, result.loaded,
+                 rejected_rows)
+
+    def _memory(self, source: SourceConfig) -> FeedMemory:
+        with self.warehouse.lock:
+            return FeedMemory(*feed_state(self.warehouse.con, source.id))
+
+    def _seen(self, source: SourceConfig, batch: Batch) -> bool:
+        with self.warehouse.lock:
+            if batch.feed is not None:
+                return feed_state(self.warehouse.con, source.id)[2] == batch.content_hash
+            return file_loaded(self.warehouse.con, source.id, batch.content_hash)
+
+    def _reference(self) -> Reference:
+        with self.warehouse.lock:
+            con = self.warehouse.con
+            care = rows(con, REFERENCE_CARE_TYPES)
+            groups = rows(con, REFERENCE_TARGET_GROUPS)
+            municipalities = dict(rows(con, REFERENCE_MUNICIPALITIES))
+            regions = rows(con, REFERENCE_REGIONS)
+        from .fields import VOCABULARY
+
+        care_words = {word.lower(): code for code, nl, en in care for word in (code, nl, en)}
+        care_words.update({w: c for w, c in VOCABULARY["care_type"].items() if c in {code for code, _, _ in care}})
+        group_words = {word.lower(): code for code, nl, en in groups for word in (code, nl, en)}
+        group_words.update({w: c for w, c in VOCABULARY["target_groups"].items()
+                            if c in {code for code, _, _ in groups}})
+        region_codes: dict[str, list[tuple[str, str]]] = {}
+        for level, code in regions:
+            region_codes.setdefault(code.upper(), []).append((level, code))
+        return Reference(care_words, group_words, municipalities, region_codes,
+                         frozenset(level for level, _ in regions))
+
+    def _register(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, now: datetime) -> None:
+        location = str(source.url or source.path or self.paths.inbox / source.id)
+        register_source(con, source.id, source.kind, location, source.schedule,
+                        source.options.get("freshness_days"), now)
+
+    def _remember(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, batch: Batch, outcome: str,
+                  run_id: int, now: datetime) -> None:
+        if batch.feed is not None:
+            record_feed_state(con, source.id, batch.feed.etag, batch.feed.last_modified, batch.content_hash, now)
+        else:
+            record_file(con, source.id, batch.content_hash, batch.name, batch.size, outcome, run_id, now)
+
+    def _record_unchanged(self, source: SourceConfig, started: datetime, batch: Batch | None) -> None:
+        with self.warehouse.transaction() as con:
+            now = datetime.now(timezone.utc)
+            self._register(con, source, now)
+            record_run(con, next_run_id(con), source.id, started, now, "unchanged", 0, 0, 0,
+                       batch.name if batch else None, batch.content_hash if batch else None, None)
+
+    def _record_failure(self, source: SourceConfig, started: datetime, batch: Batch | None, outcome: str | None,
+                        nl: str, en: str) -> None:
+        with self.warehouse.transaction() as con:
+            now = datetime.now(timezone.utc)
+            self._register(con, source, now)
+            run_id = next_run_id(con)
+            record_run(con, run_id, source.id, started, now, "failed", 0, 0, 0, batch.name if batch else None,
+                       batch.content_hash if batch else None, (nl, en))
+            if batch is not None and outcome is not None and batch.feed is None:
+                record_file(con, source.id, batch.content_hash, batch.name, batch.size, outcome, run_id, now)
+        self.publish_requested.set()
+
+
+def _rules(source: SourceConfig) -> SourceRules:
+    options = source.options
+    return SourceRules(mapping=dict(options.get("mapping", {})), values=dict(options.get("values", {})),
+                       convert=dict(options.get("convert", {})), defaults=dict(options.get("defaults", {})))
