@@ -11,6 +11,7 @@ from queries.errors import NoPublishedData
 from queries.reference import reference_summary, region_levels
 
 from dashboard.data import reader
+from dashboard.format import whole
 
 dash.register_page(__name__, path="/", name="Overzicht", title="Overzicht")
 
@@ -28,8 +29,8 @@ def layout(**_query: str) -> html.Div:
     updated = datetime.fromisoformat(publication.published_at).astimezone(AMSTERDAM)
     return html.Div([
         html.P(f"Gegevens bijgewerkt: {updated:%d-%m-%Y %H:%M}", id="data-updated"),
-        html.P(f"{summary.municipalities} gemeenten, {summary.inhabitants:,} inwoners "
-               f"(peildatum {summary.population_date:%d-%m-%Y})".replace(",", "."), id="reference-summary"),
+        html.P(f"{summary.municipalities} gemeenten, {whole(summary.inhabitants)} inwoners "
+               f"(peildatum {summary.population_date:%d-%m-%Y})", id="reference-summary"),
         html.Table([
             html.Caption("Regio-indelingen"),
             html.Thead(html.Tr([html.Th("Indeling", scope="col"), html.Th("Aantal regio's", scope="col")])),

@@ -1,0 +1,90 @@
+"""`capacity run` (what `make run` starts): dashboard and ingest as separate processes; Ctrl-C stops both."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import REPO, free_port, run_cli
+
+
+def children_of(pid: int) -> dict[int, str]:
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = cmdline
+    return found
+
+
+def wait_for_page(url: str, seconds: float) -> httpx.Response:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+@pytest.mark.timeout(120)
+def test_run_starts_ingest_and_dashboard_and_ctrl_c_stops_both(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPACITY_")}
+    system = subprocess.Popen([sys.executable, "-m", "ingest.cli", "run", "--data-dir", str(tmp_path / "data"),
+                               "--port", str(port), "--workers", "1"], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        page = wait_for_page(f"http://127.0.0.1:{port}/", 60)
+        assert page.status_code == 200 and 'lang="nl"' in page.text
+        children = children_of(system.pid)
+        roles = sorted(cmd.split(" ingest.cli ", 1)[1].split()[0] for cmd in children.values())
+        assert roles == ["ingest", "serve"]                   # two processes, ingest on its own
+        # a second writer is refused with a clear message while the first runs
+        second = run_cli("ingest", "--data-dir", str(tmp_path / "data"), timeout=60)
+        assert second.returncode == 2 and "al een ingest-proces" in second.stderr
+        system.send_signal(signal.SIGINT)
+        assert system.wait(timeout=30) == 0
+        time.sleep(0.5)
+        assert all(not Path(f"/proc/{pid}").exists() for pid in children)
+    finally:
+        if system.poll() is None:
+            system.kill()
+
+
+def test_data_dir_comes_from_option_environment_or_current_folder(tmp_path: Path) -> None:
+    assert run_cli("init", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "data" / "warehouse.duckdb").exists()
+    from_env = tmp_path / "elsewhere"
+    assert run_cli("init", cwd=tmp_path, env={"CAPACITY_DATA_DIR": str(from_env)}).returncode == 0
+    assert (from_env / "warehouse.duckdb").exists()
+    option = tmp_path / "option"
+    assert run_cli("init", "--data-dir", str(option), cwd=tmp_path,
+                   env={"CAPACITY_DATA_DIR": str(from_env)}).returncode == 0
+    assert (option / "warehouse.duckdb").exists()
+
+
+def test_config_defaults_to_local_sources_toml_else_the_demo(tmp_path: Path) -> None:
+    from queries.settings import config_path
+
+    previous = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        assert config_path() == REPO / "examples" / "sources.toml"
+        (tmp_path / "sources.toml").write_text("", encoding="utf-8")
+        assert config_path() == tmp_path / "sources.toml"
+        assert config_path("other.toml") == tmp_path / "other.toml"
+    finally:
+        os.chdir(previous)
