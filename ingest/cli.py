@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     population.add_argument("action", choices=("load",))
     population.add_argument("file", type=Path)
 
+    sources = command("sources", cmd_sources_check, "check the sources configuration")
+    sources.add_argument("action", choices=("check",))
+
     ingest = command("ingest", cmd_ingest, "run the ingest scheduler (the only writer)")
     ingest.add_argument("--once", nargs="*", metavar="ID",
                         help="run the given sources (all when none given) now, print a summary, exit")
@@ -130,6 +133,17 @@ def cmd_population_load(args: argparse.Namespace) -> int:
     with Warehouse(paths_of(args)) as warehouse:
         load_population_file(warehouse, args.file)
     print(_t(f"Bevolking geladen uit {args.file.name}.", f"Population loaded from {args.file.name}."))
+    return 0
+
+
+def cmd_sources_check(args: argparse.Namespace) -> int:
+    from .config import load_sources
+
+    path = config_of(args)
+    sources = load_sources(path)
+    print(_t(f"{path}: {len(sources)} bron(nen), geen problemen.", f"{path}: {len(sources)} source(s), no problems."))
+    for source in sources:
+        print(f"  {source.id:<24} {source.kind:<5} {source.schedule:<14} {source.url or source.path or ''}")
     return 0
 
 

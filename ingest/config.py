@@ -62,7 +62,7 @@ def load_sources(path: Path) -> list[SourceConfig]:
         start = lines.get("", None)
 
         def at(key: str) -> int | None:
-            return lines.get(key, start)
+            return lines.get(key, lines.get(key.split(".")[0], start))
 
         before = len(problems)
         source_id = entry.get("id")
@@ -105,6 +105,7 @@ def load_sources(path: Path) -> list[SourceConfig]:
             options = {k: v for k, v in entry.items() if k not in ("id", "kind", "schedule", "path", "url")}
             sources.append(SourceConfig(source_id, kind, schedule, resolved, url, options, start))
     if problems:
+        problems.sort(key=lambda problem: problem[0] or 0)
         raise ConfigError(_listing(path, problems, "nl"), _listing(path, problems, "en"))
     return sources
 
@@ -128,14 +129,15 @@ def _option_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple
             problems.append((at(table), f"'{table}' moet een tabel zijn", f"'{table}' must be a table"))
     for column, target in (entry.get("mapping") or {}).items():
         if target not in FIELD_BY_NAME:
-            problems.append((at("mapping"), f"mapping '{column}' → '{target}': geen bekend veld",
+            problems.append((at(f"mapping.{column}"), f"mapping '{column}' → '{target}': geen bekend veld",
                              f"mapping '{column}' → '{target}': not a known field"))
-    for name in list((entry.get("values") or {})) + list((entry.get("defaults") or {})):
-        if name not in FIELD_BY_NAME:
-            problems.append((at(name), f"'{name}' is geen bekend veld", f"'{name}' is not a known field"))
+    for table in ("values", "defaults"):
+        for name in entry.get(table) or {}:
+            if name not in FIELD_BY_NAME:
+                problems.append((at(f"{table}.{name}"), f"'{name}' is geen bekend veld", f"'{name}' is not a known field"))
     for name, unit in (entry.get("convert") or {}).items():
         if name not in ("wait_days_intake", "wait_days_treatment") or unit not in CONVERSIONS:
-            problems.append((at(name), f"convert {name} = {unit!r}: alleen wachttijden, in {', '.join(CONVERSIONS)}",
+            problems.append((at(f"convert.{name}"), f"convert {name} = {unit!r}: alleen wachttijden, in {', '.join(CONVERSIONS)}",
                              f"convert {name} = {unit!r}: waits only, in {', '.join(CONVERSIONS)}"))
     freshness = entry.get("freshness_days")
     if freshness is not None and (not isinstance(freshness, int) or isinstance(freshness, bool) or freshness < 1):
@@ -154,18 +156,23 @@ def _listing(path: Path, problems: list[tuple[int | None, str, str]], lang: str)
 
 
 def _block_lines(text: str) -> list[dict[str, int]]:
-    """Per [[sources]] block: its header line ('' key) and the line of each top-level key."""
+    """Per [[sources]] block: its header line ('' key), each key's line, and `table.key` for sub-tables."""
     blocks: list[dict[str, int]] = []
     current: dict[str, int] | None = None
+    table = ""
     for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
         if _HEADER.match(line):
-            current = {"": number}
+            current, table = {"": number}, ""
             blocks.append(current)
-        elif line.lstrip().startswith("["):
-            if current is not None and not line.lstrip().startswith("[sources."):
-                current = None
+        elif stripped.startswith("[sources.") and current is not None:
+            table = stripped.strip("[]").split(".", 1)[1].strip()
+            current.setdefault(table, number)
+        elif stripped.startswith("["):
+            current = None
         elif current is not None:
             match = _KEY.match(line)
             if match:
-                current.setdefault(match.group(1).strip("\"'"), number)
+                key = match.group(1).strip("\"'")
+                current.setdefault(f"{table}.{key}" if table else key, number)
     return blocks

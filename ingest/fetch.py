@@ -109,7 +109,7 @@ def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None
                 failures.append(failure)
             if attempt < max_attempts:
                 sleep(_delay(failures[-1], attempt - 1, backoff_base, backoff_max))
-    raise _gave_up(call.shown, failures)
+    raise _gave_up(call.shown, failures) from failures[-1].__cause__
 
 
 def _shown(url: str) -> str:
@@ -263,9 +263,11 @@ def _gave_up(shown: str, failures: list[_Retry]) -> FetchError:
     if last.label is not None and all(f.status == last.status for f in failures):
         nl = f"de bron antwoordde {count} keer met {last.label}"
         en = f"the source answered {last.label} {'once' if count == 1 else f'{count} times'}"
+    elif count == 1:
+        nl, en = last.nl, last.en
     else:
-        nl = f"{count} {'poging' if count == 1 else 'pogingen'} mislukt, de laatste: {last.nl}"
-        en = f"{count} {'attempt' if count == 1 else 'attempts'} failed, the last: {last.en}"
+        nl = f"{count} pogingen mislukt, de laatste: {last.nl}"
+        en = f"{count} attempts failed, the last: {last.en}"
     return FetchError(f"Ophalen van {shown} mislukt: {nl}.", f"Fetching {shown} failed: {en}.",
                       retryable=True, status=last.status)
 

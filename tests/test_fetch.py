@@ -351,3 +351,10 @@ def test_other_garbage_is_a_structural_error(body, nl):
 
 def test_byte_order_mark_is_allowed():
     assert parse_json(b'\xef\xbb\xbf{"beds": 2}', "application/json; charset=utf-8", "feed") == {"beds": 2}
+
+
+@pytest.mark.parametrize("url", ["http://feed.example:port/", "ftp://127.0.0.1/feed.json"])
+def test_unusable_address_is_not_retried(url, delays):
+    with pytest.raises(FetchError) as caught:
+        fetch(url, sleep=delays.append)
+    assert not caught.value.retryable and url in caught.value.en and delays == []

@@ -1,0 +1,566 @@
+"""Reading provider files (CSV, XLSX) into raw rows numbered as the provider sees them.
+
+CSV: decoded whole (UTF-8, UTF-8/UTF-16 with BOM, else Windows-1252) and parsed with csv.reader;
+every value is a trimmed string, nothing is interpreted.
+XLSX: the zip is checked first (sizes, compression ratio, member paths; defusedxml refuses a DTD in
+any XML part); the first worksheet is then streamed by this module with the stdlib C parser, because
+one pass gives cached values, formulas without one, error cells and real row numbers, which openpyxl
+and calamine do not report together (openpyxl is also slower). Values: str (trimmed), int, float,
+bool, datetime.datetime (date-only cells at midnight, time-only cells on Excel's day zero); empty
+cells are "".
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import io
+import posixpath
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from xml.etree.ElementTree import Element, ParseError, iterparse
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from .records import Extract, RawRow, RowError, StructuralError
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_RATIO = 100
+RATIO_FLOOR_BYTES = 1024 * 1024  # smaller members cannot be a bomb, whatever their ratio
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+XLSX_SUFFIX = ".xlsx"
+
+_DELIMITERS = ("\t", ";", ",")  # on a tie the earlier wins: commas are likeliest inside a name
+_SNIFF_CHARS = 64 * 1024
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+_BUILTIN_DATE_FORMATS = frozenset({*range(14, 23), *range(45, 48)})
+_FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|[_*].|\[(?![hms]+\])[^\]]*\]', re.IGNORECASE)
+_DATE_TOKENS = re.compile(r"[dmyhs]", re.IGNORECASE)
+_ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_DIGITS = "0123456789"
+_FORMULA_NL = "open het bestand in Excel, sla het op en stuur het opnieuw"
+_FORMULA_EN = "open the file in Excel, save it and send it again"
+
+
+def read_tabular(path: Path, max_bytes: int = MAX_BYTES) -> Extract:
+    """Read a provider's .csv/.tsv/.txt or .xlsx file, chosen by its extension."""
+    suffix = path.suffix.lower()
+    if suffix == XLSX_SUFFIX:
+        return read_xlsx(path, max_bytes)
+    if suffix not in CSV_SUFFIXES:
+        raise _refuse(path.name,
+                      "dit bestandstype wordt niet ondersteund; stuur een .csv-, .tsv-, .txt- of .xlsx-bestand",
+                      "this file type is not supported; send a .csv, .tsv, .txt or .xlsx file")
+    return read_csv_bytes(_load(path, max_bytes), path.name)
+
+
+def read_csv_bytes(data: bytes, file_name: str) -> Extract:
+    """Parse CSV bytes: trimmed string values, each row numbered by the line where its record starts."""
+    text = _decode(data, file_name)
+    with _gc_paused():
+        return _parse_csv(text, file_name)
+
+
+def read_xlsx(path: Path, max_bytes: int = MAX_BYTES) -> Extract:
+    """Read the first worksheet of an .xlsx file: cached values, never formulas."""
+    data = _load(path, max_bytes)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise _refuse(path.name,
+                      "het bestand is geen geldig .xlsx-bestand (misschien een oud .xls-bestand "
+                      "of beveiligd met een wachtwoord)",
+                      "the file is not a valid .xlsx file (perhaps an old .xls file or password protected)") from None
+    with archive, _gc_paused():
+        try:
+            return _read_archive(archive, path.name)
+        except (KeyError, IndexError, ValueError, ParseError, EOFError, NotImplementedError,
+                zlib.error, zipfile.BadZipFile) as exc:
+            raise _refuse(path.name, f"het bestand is beschadigd of onleesbaar ({exc})",
+                          f"the file is damaged or unreadable ({exc})") from None
+
+
+def _refuse(file_name: str, nl: str, en: str) -> StructuralError:
+    return StructuralError(f"{file_name}: {nl}", f"{file_name}: {en}")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: it would rescan all rows built so far, again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes; refused when it is larger than max_bytes (checked before reading)."""
+    try:
+        size = path.stat().st_size
+        if size <= max_bytes:
+            return path.read_bytes()
+    except OSError as exc:
+        raise _refuse(path.name, f"het bestand kan niet worden gelezen ({exc.strerror})",
+                      f"the file cannot be read ({exc.strerror})") from None
+    raise _refuse(path.name, f"het bestand is {size} bytes, meer dan de grens van {max_bytes} bytes",
+                  f"the file is {size} bytes, more than the limit of {max_bytes} bytes")
+
+
+def _checked_header(cells: list[str], positions: list[str], file_name: str) -> list[str]:
+    """The trimmed column names; refused when one is empty or appears twice."""
+    header = [cell.strip() for cell in cells]
+    seen: dict[str, str] = {}
+    for name, position in zip(header, positions):
+        if not name:
+            raise _refuse(file_name, f"kolom {position} in de kopregel heeft geen naam",
+                          f"column {position} in the header has no name")
+        if name in seen:
+            raise _refuse(file_name,
+                          f"de kolomnaam '{name}' staat twee keer in de kopregel (kolom {seen[name]} en {position})",
+                          f"the column name '{name}' appears twice in the header (columns {seen[name]} and {position})")
+        seen[name] = position
+    return header
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def _parse_csv(text: str, file_name: str) -> Extract:
+    records = _csv_records(text, _detect_delimiter(text), file_name)
+    first = next(records, None)
+    if first is None:
+        raise _refuse(file_name, "het bestand is leeg", "the file is empty")
+    cells = first[1]
+    header = _checked_header(cells, [str(n) for n in range(1, len(cells) + 1)], file_name)
+    extract = Extract(file_name, header)
+    width = len(header)
+    for start, values in records:
+        if len(values) < width:
+            values += [""] * (width - len(values))
+        elif len(values) > width and any(values[width:]):
+            extract.errors.append(_extra_cells_error(file_name, start, values[width:], width))
+            continue
+        extract.rows.append(RawRow(start, dict(zip(header, values))))
+    return extract
+
+
+def _decode(data: bytes, file_name: str) -> str:
+    """The text, BOM removed: UTF-16 when it has that BOM, else UTF-8, else Windows-1252."""
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise _refuse(file_name,
+                  "de tekens in het bestand zijn niet te lezen (geen UTF-8 of Windows-1252); "
+                  "sla het op als 'CSV UTF-8' en stuur het opnieuw",
+                  "the characters in the file cannot be read (not UTF-8 or Windows-1252); "
+                  "save it as 'CSV UTF-8' and send it again")
+
+
+def _detect_delimiter(text: str) -> str:
+    """The delimiter that splits the first non-blank record (the header) into the most cells."""
+    sample = text[:_SNIFF_CHARS]
+
+    def width(delimiter: str) -> int:
+        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+        return next((len(cells) for cells in reader if any(cell.strip() for cell in cells)), 0)
+
+    return max(_DELIMITERS, key=width)
+
+
+def _csv_records(text: str, delimiter: str, file_name: str) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, trimmed cells) for every record that is not blank."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 0
+    try:
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            values = list(map(str.strip, cells))
+            if any(values):
+                yield start, values
+    except csv.Error as exc:
+        raise _refuse(file_name,
+                      f"vanaf regel {line + 1} is het bestand niet te lezen; waarschijnlijk ontbreekt "
+                      f"een afsluitend aanhalingsteken (\") ({exc})",
+                      f"the file cannot be read from line {line + 1} on; probably a closing quote (\") "
+                      f"is missing ({exc})") from None
+
+
+def _extra_cells_error(file_name: str, line: int, extra: list[str], width: int) -> RowError:
+    text = ", ".join(cell for cell in extra if cell)
+    return RowError(line, None, text,
+                    f"{file_name}, regel {line}: deze regel heeft meer cellen dan de {width} kolommen "
+                    f"van de kopregel (extra: '{text}'); controleer scheidingstekens en aanhalingstekens",
+                    f"{file_name}, line {line}: this line has more cells than the {width} columns "
+                    f"of the header (extra: '{text}'); check delimiters and quotes")
+
+
+# --- XLSX: the package -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Book:
+    ns: str  # "{main namespace}" of the workbook, shared by its sheets and strings
+    sheet: str  # zip member of the first worksheet
+    strings: list[str]
+    date_styles: frozenset[str]  # cell style indexes (the s attribute) with a date format
+    date1904: bool
+
+
+def _read_archive(archive: zipfile.ZipFile, file_name: str) -> Extract:
+    _check_members(archive, file_name)
+    _refuse_dtds(archive, file_name)
+    book = _open_workbook(archive, file_name)
+    return _SheetReader(book, file_name).read(_elements(archive, book.sheet, file_name))
+
+
+def _check_members(archive: zipfile.ZipFile, file_name: str) -> None:
+    """Refuse zip bombs and members with absolute or parent paths before anything is unpacked."""
+    total = 0
+    for info in archive.infolist():
+        name = info.filename
+        if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in re.split(r"[/\\]", name):
+            raise _refuse(file_name, f"het bestand bevat een onderdeel met een onveilige naam ('{name}') "
+                                     "en wordt geweigerd",
+                          f"the file contains a part with an unsafe name ('{name}') and is refused")
+        if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * info.compress_size:
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise _refuse(file_name, f"het onderdeel '{name}' is verdacht sterk ingepakt ({ratio} keer, "
+                                     f"grens {MAX_RATIO}); het bestand wordt geweigerd",
+                          f"the part '{name}' is suspiciously highly compressed ({ratio} times, "
+                          f"limit {MAX_RATIO}); the file is refused")
+        total += info.file_size
+    if total > MAX_UNPACKED_BYTES:
+        raise _refuse(file_name, f"uitgepakt is het bestand {total} bytes, meer dan de grens van "
+                                 f"{MAX_UNPACKED_BYTES} bytes; het wordt geweigerd",
+                      f"unpacked the file is {total} bytes, more than the limit of "
+                      f"{MAX_UNPACKED_BYTES} bytes; it is refused")
+
+
+def _refuse_dtds(archive: zipfile.ZipFile, file_name: str) -> None:
+    """Refuse the file when any XML part declares a DOCTYPE or entities (XXE, billion laughs)."""
+    for member in archive.namelist():
+        if member.lower().endswith(_XML_SUFFIXES):
+            _refuse_dtd(archive, member, file_name)
+
+
+def _refuse_dtd(archive: zipfile.ZipFile, member: str, file_name: str) -> None:
+    """A DOCTYPE can only precede the root element, so parsing up to the first element suffices."""
+    with archive.open(member) as stream:
+        try:
+            next(SafeET.iterparse(stream, events=("start",), forbid_dtd=True), None)
+        except DefusedXmlException:
+            raise _refuse(file_name,
+                          f"het bestand bevat XML-entiteitdeclaraties (DOCTYPE/ENTITY in '{member}') "
+                          "en wordt om veiligheidsredenen geweigerd",
+                          f"the file contains XML entity declarations (DOCTYPE/ENTITY in '{member}') "
+                          "and is refused for security reasons") from None
+
+
+def _elements(archive: zipfile.ZipFile, member: str, file_name: str) -> Iterator[Element]:
+    """Every element of a large part as it ends, parsed by the stdlib's faster C parser; safe since
+    the part was checked for a DTD first and the archive is in memory, so it cannot change."""
+    _refuse_dtd(archive, member, file_name)
+    with archive.open(member) as stream:
+        for _, element in iterparse(stream):
+            yield element
+
+
+def _parse(archive: zipfile.ZipFile, member: str) -> Element:
+    with archive.open(member) as stream:
+        return SafeET.parse(stream, forbid_dtd=True).getroot()
+
+
+def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """Id -> (type, zip member) from the .rels of `part` ("" for the package itself)."""
+    folder, base = posixpath.split(part)
+    rels = posixpath.join(folder, "_rels", f"{base}.rels")
+    result = {}
+    for rel in _parse(archive, rels):
+        target = rel.get("Target", "")
+        member = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        result[rel.get("Id", "")] = (rel.get("Type", ""), member)
+    return result
+
+
+def _first_of_type(rels: dict[str, tuple[str, str]], kind: str) -> str | None:
+    return next((member for rel_type, member in rels.values() if rel_type.endswith(kind)), None)
+
+
+def _open_workbook(archive: zipfile.ZipFile, file_name: str) -> _Book:
+    no_sheet = _refuse(file_name, "het bestand bevat geen werkblad", "the file contains no worksheet")
+    workbook = _first_of_type(_relationships(archive, ""), "/officeDocument")
+    if workbook is None:
+        raise no_sheet
+    root = _parse(archive, workbook)
+    ns = root.tag[: root.tag.find("}") + 1]
+    rels = _relationships(archive, workbook)
+    sheet = _first_worksheet(root, ns, rels)
+    if sheet is None:
+        raise no_sheet
+    properties = root.find(f"{ns}workbookPr")
+    strings = _first_of_type(rels, "/sharedStrings")
+    styles = _first_of_type(rels, "/styles")
+    return _Book(
+        ns=ns,
+        sheet=sheet,
+        strings=_shared_strings(archive, strings, ns, file_name) if strings else [],
+        date_styles=_date_styles(archive, styles, ns) if styles else frozenset(),
+        date1904=properties is not None and properties.get("date1904", "").lower() in ("1", "true"),
+    )
+
+
+def _first_worksheet(root: Element, ns: str, rels: dict[str, tuple[str, str]]) -> str | None:
+    """The member of the first sheet in tab order that is a worksheet (not a chart sheet)."""
+    for sheet in root.iter(f"{ns}sheet"):
+        rel_id = next((value for key, value in sheet.attrib.items() if key.endswith("}id")), "")
+        rel_type, member = rels.get(rel_id, ("", ""))
+        if rel_type.endswith("/worksheet"):
+            return member
+    return None
+
+
+def _shared_strings(archive: zipfile.ZipFile, member: str, ns: str, file_name: str) -> list[str]:
+    item, text, run = f"{ns}si", f"{ns}t", f"{ns}r"
+    strings = []
+    for element in _elements(archive, member, file_name):
+        if element.tag == item:
+            strings.append(_clean(_text(element, text, run)))
+            element.clear()
+    return strings
+
+
+def _text(element: Element | None, text: str, run: str) -> str:
+    """A string item's text: its <t>, or its rich-text runs' <t>s (phonetic hints left out)."""
+    if element is None:
+        return ""
+    parts = []
+    for child in element:
+        if child.tag == text:
+            parts.append(child.text or "")
+        elif child.tag == run:
+            parts.append(child.findtext(text) or "")
+    return "".join(parts)
+
+
+def _clean(text: str) -> str:
+    """Trimmed, with OOXML escapes such as _x000D_ turned back into characters."""
+    if "_x" in text:
+        text = _ESCAPED_CHAR.sub(lambda match: chr(int(match.group(1), 16)), text)
+    return text.strip()
+
+
+def _date_styles(archive: zipfile.ZipFile, member: str, ns: str) -> frozenset[str]:
+    root = _parse(archive, member)
+    custom = {fmt.get("numFmtId", ""): fmt.get("formatCode", "") for fmt in root.iter(f"{ns}numFmt")}
+    styles = root.find(f"{ns}cellXfs")
+    if styles is None:
+        return frozenset()
+    return frozenset(str(index) for index, style in enumerate(styles.iterfind(f"{ns}xf"))
+                     if _is_date_format(style.get("numFmtId", "0"), custom))
+
+
+def _is_date_format(format_id: str, custom: dict[str, str]) -> bool:
+    """Built-in date formats 14-22 and 45-47, or a custom code with d/m/y/h/s outside literals."""
+    if format_id in custom:
+        return _DATE_TOKENS.search(_FORMAT_NOISE.sub("", custom[format_id])) is not None
+    return format_id.isdigit() and int(format_id) in _BUILTIN_DATE_FORMATS
+
+
+# --- XLSX: the worksheet -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A cell without a usable value: a formula without a cached result, or an Excel error."""
+
+    formula: bool
+    text: str
+
+
+class _SheetReader:
+    """Streams a worksheet into an Extract; the first non-empty row is the header."""
+
+    def __init__(self, book: _Book, file_name: str) -> None:
+        ns = book.ns
+        self.book = book
+        self.file_name = file_name
+        self.row_tag, self.cell_tag, self.value_tag = f"{ns}row", f"{ns}c", f"{ns}v"
+        self.formula_tag, self.inline_tag, self.text_tag, self.run_tag = f"{ns}f", f"{ns}is", f"{ns}t", f"{ns}r"
+        self.shared_formulas: dict[str, str] = {}
+        self.columns: dict[int, str] = {}  # column index -> header name
+        self.extract: Extract | None = None
+
+    def read(self, elements: Iterator[Element]) -> Extract:
+        number = 0
+        for element in elements:
+            if element.tag == self.row_tag:
+                number = int(element.get("r") or number + 1)
+                self._row(number, self._cells(element))
+                element.clear()
+        if self.extract is None:
+            raise _refuse(self.file_name, "het bestand is leeg", "the file is empty")
+        return self.extract
+
+    def _cells(self, row: Element) -> dict[int, object]:
+        """Column index -> value (or _Problem) for every cell written in the row."""
+        cells: dict[int, object] = {}
+        column = -1
+        for cell in row:
+            if cell.tag == self.cell_tag:
+                ref = cell.get("r")
+                column = _column_index(ref) if ref else column + 1
+                cells[column] = self._value(cell)
+        return cells
+
+    def _value(self, cell: Element) -> object:
+        kind = cell.get("t", "n")
+        raw = cell.findtext(self.value_tag)
+        formula = cell.find(self.formula_tag)
+        if formula is not None:
+            text = self._formula_text(formula)
+            if raw is None or (raw == "" and kind != "str"):
+                return _Problem(formula=True, text=f"={text}")
+        if kind == "inlineStr":
+            return _clean(_text(cell.find(self.inline_tag), self.text_tag, self.run_tag))
+        if not raw:
+            return ""
+        if kind == "s":
+            return self.book.strings[int(raw)]
+        if kind == "str":
+            return _clean(raw)
+        if kind == "b":
+            return raw == "1"
+        if kind == "e":
+            return _Problem(formula=False, text=raw)
+        if kind == "d":
+            return datetime.fromisoformat(raw)
+        number = _number(raw)
+        if cell.get("s") in self.book.date_styles:
+            return _excel_datetime(number, self.book.date1904)
+        return number
+
+    def _formula_text(self, formula: Element) -> str:
+        """The formula; a shared formula's followers carry only the index of its first cell."""
+        index = formula.get("si")
+        if formula.text:
+            if index is not None:
+                self.shared_formulas[index] = formula.text
+            return formula.text
+        return self.shared_formulas.get(index or "", "")
+
+    def _row(self, number: int, cells: dict[int, object]) -> None:
+        if not any(value != "" for value in cells.values()):
+            return
+        if self.extract is None:
+            self._start(number, cells)
+            return
+        errors = self._row_errors(number, cells)
+        if errors:
+            self.extract.errors.extend(errors)
+            return
+        values = {name: cells.get(column, "") for column, name in self.columns.items()}
+        self.extract.rows.append(RawRow(number, values))
+
+    def _start(self, number: int, cells: dict[int, object]) -> None:
+        """The header: every column from the first to the last filled cell of the first non-empty row."""
+        for column, value in cells.items():
+            if isinstance(value, _Problem):
+                error = self._problem_error(number, column, value)
+                raise StructuralError(error.nl, error.en)
+        filled = sorted(column for column, value in cells.items() if value != "")
+        span = range(filled[0], filled[-1] + 1)
+        names = [str(cells.get(column, "")) for column in span]
+        header = _checked_header(names, [_column_letters(column) for column in span], self.file_name)
+        self.columns = dict(zip(span, header))
+        self.extract = Extract(self.file_name, header)
+
+    def _row_errors(self, number: int, cells: dict[int, object]) -> list[RowError]:
+        errors = [self._problem_error(number, column, value)
+                  for column, value in cells.items() if isinstance(value, _Problem)]
+        extra = [(column, value) for column, value in cells.items()
+                 if column not in self.columns and value != "" and not isinstance(value, _Problem)]
+        if extra:
+            errors.append(self._extra_error(number, extra))
+        return errors
+
+    def _problem_error(self, number: int, column: int, problem: _Problem) -> RowError:
+        name = self.columns.get(column)
+        ref = f"{_column_letters(column)}{number}"
+        where_nl = f"{self.file_name}, rij {number}" + (f", kolom '{name}'" if name else "") + f" (cel {ref})"
+        where_en = f"{self.file_name}, row {number}" + (f", column '{name}'" if name else "") + f" (cell {ref})"
+        if problem.formula:
+            return RowError(number, name, problem.text,
+                            f"{where_nl}: formule zonder berekende waarde ({problem.text}); {_FORMULA_NL}",
+                            f"{where_en}: formula without a calculated value ({problem.text}); {_FORMULA_EN}")
+        return RowError(number, name, problem.text,
+                        f"{where_nl}: de cel bevat de Excel-fout {problem.text}; herstel de cel en stuur "
+                        "het bestand opnieuw",
+                        f"{where_en}: the cell contains the Excel error {problem.text}; correct the cell and "
+                        "send the file again")
+
+    def _extra_error(self, number: int, extra: list[tuple[int, object]]) -> RowError:
+        text = ", ".join(str(value) for _, value in extra)
+        refs = ", ".join(f"{_column_letters(column)}{number}" for column, _ in extra)
+        return RowError(number, None, text,
+                        f"{self.file_name}, rij {number}: waarden buiten de kolommen van de kopregel "
+                        f"(cel {refs}: '{text}')",
+                        f"{self.file_name}, row {number}: values outside the columns of the header "
+                        f"(cell {refs}: '{text}')")
+
+
+def _column_index(ref: str) -> int:
+    """0-based column of a cell reference such as 'AB12'."""
+    return _letters_index(ref.rstrip(_DIGITS))
+
+
+@lru_cache(maxsize=4096)
+def _letters_index(letters: str) -> int:
+    index = 0
+    for letter in letters.upper():
+        index = index * 26 + ord(letter) - 64
+    return index - 1
+
+
+def _column_letters(index: int) -> str:
+    """Excel's letters for a 0-based column index."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _number(raw: str) -> int | float:
+    try:
+        return int(raw)
+    except ValueError:
+        number = float(raw)
+    return int(number) if number.is_integer() else number
+
+
+def _excel_datetime(serial: int | float, date1904: bool) -> datetime | int | float:
+    """An Excel date serial as a datetime (to the millisecond); the number itself when out of range."""
+    if date1904:
+        base = datetime(1904, 1, 1)
+    else:  # Excel counts a 29 February 1900 that never was
+        base = datetime(1899, 12, 31) if serial < 60 else datetime(1899, 12, 30)
+    try:
+        return base + timedelta(milliseconds=round(serial * 86_400_000))
+    except OverflowError:
+        return serial
