@@ -140,7 +140,7 @@ def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
         run(con, UPSERT_SERVICES, [source_id])
         for statement in (DELETE_TARGET_GROUPS, INSERT_TARGET_GROUPS, DELETE_AREAS, INSERT_AREAS):
             run(con, statement)
-        loaded = con.execute(INSERT_OBSERVATIONS, [source_id, run_id, now]).fetchone()[0]
+        loaded = scalar(con, INSERT_OBSERVATIONS, [source_id, run_id, now])
     finally:
         _unstage(con)
     return LoadResult(int(loaded), len(unchanged_rows), rejected)

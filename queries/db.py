@@ -22,8 +22,8 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
     """Execute one query and return the first column of its first row (None when empty)."""
-    row = con.execute(sql, params).fetchone()
-    return None if row is None else row[0]
+    found = con.execute(sql, params).fetchall()
+    return found[0][0] if found else None
 
 
 @lru_cache(maxsize=None)
