@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from .fields import ADDRESS_HEADERS, CODES, FIELD_BY_NAME, FIELDS, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED, \
+from .fields import ADDRESS_HEADERS, CODES, FIELD_BY_NAME, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED, \
     VOCABULARY, normalise_header
 from .records import Extract, RowError, StructuralError
 from .reference_files import normalise_gemeente_code
@@ -85,6 +85,7 @@ def validate(extract: Extract, rules: SourceRules, reference: Reference, now: da
     columns, dropped = resolve_columns(extract, rules)
     parsers = {name: _parser(name, rules, reference, now) for name in FIELD_BY_NAME}
     default_values = _parse_defaults(rules, parsers, extract.file_name)
+    where = {name: column for column, name in columns.items()}
     records: list[Record] = []
     rejected: list[RowError] = list(extract.errors)
     for raw in extract.rows:
@@ -100,7 +101,7 @@ def validate(extract: Extract, rules: SourceRules, reference: Reference, now: da
                 problems.append(RowError(raw.row, column, as_text(cell), f"{column}: {problem.nl}",
                                          f"{column}: {problem.en}"))
         if not problems:
-            problems = _check_row(raw.row, values, columns)
+            problems = _check_row(raw.row, values, where)
         if problems:
             rejected.extend(problems)
         else:
@@ -272,13 +273,10 @@ def _area(part: str, reference: Reference, names: dict[str, str]) -> tuple[str, 
                        f"area '{part}' is not a known municipality (GM code or exact name) or region code")
 
 
-def _check_row(row: int, values: dict[str, Any], columns: dict[str, str]) -> list[RowError]:
-    """Rules between fields; `values` holds only well-formed values."""
-    where = {name: column for column, name in columns.items()}
+def _check_row(row: int, values: dict[str, Any], where: dict[str, str]) -> list[RowError]:
+    """Rules between fields; `values` holds only well-formed values; `where` names each field's column."""
     problems = []
-    missing = [name for name in ("service_id", "service_name", "provider_name", "care_type", "valid_at", "unit")
-               if values.get(name) in (None, "")]
-    missing += [name for name in ("target_groups", "service_area") if not values.get(name)]
+    missing = [name for name in REQUIRED if not values.get(name)]
     for name in missing:
         column = where.get(name, name)
         problems.append(RowError(row, column, "", f"{column}: verplicht veld is leeg", f"{column}: required field "
