@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 import duckdb
 
 from queries.db import rows
-from queries.errors import CapacityError
 from queries.paths import DataPaths
 from queries.warehouse import Warehouse
 

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
-import time
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
