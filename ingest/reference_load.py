@@ -126,7 +126,7 @@ def initialise(warehouse: Warehouse, reference_dir: Path = REFERENCE_DIR) -> Ini
             run(con, RECORD_PART, ["municipalities", muni_hash, now])
         domain_hash = _digest(reference_dir / CARE_DOMAIN_FILE)
         if due("care_domain", domain_hash):
-            _store_care_domain(con, tomllib.loads((reference_dir / CARE_DOMAIN_FILE).read_text(encoding="utf-8")))
+            store_care_domain(con, tomllib.loads((reference_dir / CARE_DOMAIN_FILE).read_text(encoding="utf-8")))
             run(con, RECORD_PART, ["care_domain", domain_hash, now])
         for spec in read_level_specs(reference_dir):
             inputs = [reference_dir / MUNICIPALITIES_FILE]
@@ -232,7 +232,7 @@ def _store_municipalities(con: duckdb.DuckDBPyConnection, municipalities: dict[s
             run(con, UPDATE_MUNICIPALITY, [municipality.name, geojson, code])
 
 
-def _store_care_domain(con: duckdb.DuckDBPyConnection, domain: dict) -> None:
+def store_care_domain(con: duckdb.DuckDBPyConnection, domain: dict) -> None:
     for order, group in enumerate(domain["target_group"], start=1):
         values = [group["label_nl"], group["label_en"], group["population_basis"], order]
         if scalar(con, TARGET_GROUP_EXISTS, [group["code"]]):
