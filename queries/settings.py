@@ -38,6 +38,13 @@ SETTINGS: tuple[Setting, ...] = (
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
+# Status thresholds of DESIGN.md ("Status, first rule that holds"). Norms per care type and
+# freshness windows are data: data/reference/care_domain.toml, loaded into care_type at init.
+GREY_WHEN_FRESH_SHARE_BELOW = 0.5      # grey when 2 x services_fresh < services
+RED_WHEN_NORM_GAP_SHARE_AT_LEAST = 0.2  # red when norm_gap >= 20% of norm_places
+PUBLIC_MIN_SERVICES = 3                 # public views suppress cells built on fewer services
+CHILD_SHARE_OF_15_24 = 0.3              # children 0-17 = 0-14 + 3/10 of 15-24 (no 0-17 band in CBS)
+
 
 def get(name: str) -> str:
     """The value of a setting: its environment variable when set, else its default."""

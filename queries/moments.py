@@ -1,0 +1,31 @@
+"""Moments as users give them: a bare date means the end of that day in Dutch time."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def as_of(text: str | None, now: datetime | None = None) -> datetime:
+    """'2026-06-30' -> the last microsecond of 30 June in Amsterdam, as UTC; a full timestamp as given
+    (Dutch time when it has no offset); None -> now."""
+    if not text:
+        return (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    if len(text.strip()) == 10:
+        day = date.fromisoformat(text.strip())
+        end = datetime.combine(day + timedelta(days=1), time(), tzinfo=AMSTERDAM) - timedelta(microseconds=1)
+        return end.astimezone(timezone.utc)
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=AMSTERDAM)
+    return moment.astimezone(timezone.utc)
+
+
+def week_ends(end: datetime, weeks: int) -> list[datetime]:
+    """The ends (Sunday 23:59:59.999999 Dutch time) of the last `weeks` weeks up to `end`; the last is `end`."""
+    local = end.astimezone(AMSTERDAM)
+    sunday = local.date() - timedelta(days=(local.weekday() + 1) % 7)
+    ends = [datetime.combine(sunday - timedelta(weeks=k) + timedelta(days=1), time(), tzinfo=AMSTERDAM)
+            - timedelta(microseconds=1) for k in range(weeks - 1, 0, -1)]
+    return [e.astimezone(timezone.utc) for e in ends] + [end.astimezone(timezone.utc)]

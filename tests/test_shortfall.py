@@ -1,0 +1,171 @@
+"""Shortfall figures on the hand-made world of shortfall_world.py, worked out by hand.
+
+Moment T = 30 June 2026, end of day in Amsterdam = 2026-06-30 21:59:59.999999 UTC.
+Freshness windows: shelter 2 days, trauma care and perpetrator programmes 35 days.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import shortfall_world
+from queries.connection import PublishedReader
+from queries.moments import as_of
+from queries.paths import DataPaths
+from queries.shortfall import Shortfall, shortfall
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> PublishedReader:
+    paths = DataPaths(tmp_path_factory.mktemp("world") / "data")
+    shortfall_world.build(paths)
+    published = PublishedReader(paths)
+    yield published
+    published.close()
+
+
+def cells(reader: PublishedReader, at: str, level: str = "testregio", **filters: str) -> dict[tuple, Shortfall]:
+    with reader.cursor() as cur:
+        found = shortfall(cur, level, as_of(at), **filters)
+    return {(c.region_code, c.care_type, c.target_group): c for c in found}
+
+
+def close(value: float | None, expected: float) -> bool:
+    return value is not None and abs(value - expected) < 1e-6
+
+
+def test_shelter_region_a_unmet_demand_is_amber(reader: PublishedReader) -> None:
+    a = cells(reader, "2026-06-30")[("A", "shelter", "adult_victim")]
+    # SH1 covers GM0002 (60,000, in A) and GM0003 (50,000, in B): weight in A = 60/110 = 6/11.
+    # SH2 covers region A: weight 1. Both fresh (14 h and 34 h old).
+    assert (a.services, a.services_fresh) == (2, 2)
+    assert close(a.places, 6 / 11 * 11 + 6)                # 12
+    assert close(a.available, 6 / 11 * 0 + 2)              # 2
+    assert close(a.waiting, 6 / 11 * 4 + 1)                # 35/11
+    assert close(a.unmet_now, 35 / 11 - 2)                 # 13/11
+    assert close(a.norm_places, 1 * 100_000 / 10_000)      # 10
+    assert close(a.norm_gap, 0)                            # 10 - 12 < 0
+    assert close(a.per_10k, 12 / 80_500 * 10_000)          # adults 100,000 - 19,500
+    assert a.median_wait_intake_days is None and a.median_wait_treatment_days is None
+    assert a.wait_breaches == 0
+    assert a.status == "amber"
+    assert a.reasons_nl == ("1,2 meer wachtenden dan vrije plaatsen",)
+
+
+def test_shelter_region_b_norm_gap_of_half_is_red(reader: PublishedReader) -> None:
+    b = cells(reader, "2026-06-30")[("B", "shelter", "child")]
+    # SH1 weight 5/11 (fresh); SH3 weight 1 but its figure is 10.5 days old: stale, so left out.
+    assert (b.services, b.services_fresh) == (2, 1)        # 2 x 1 < 2 is false: not grey
+    assert close(b.places, 5 / 11 * 11)                    # 5
+    assert close(b.available, 0)
+    assert close(b.waiting, 5 / 11 * 4)                    # 20/11
+    assert close(b.unmet_now, 20 / 11)
+    assert close(b.norm_gap, 10 - 5)                       # 5 >= 20% of 10
+    assert close(b.per_10k, 5 / 18_000 * 10_000)           # children 8,000 + 0.3 x 6,000 + 7,000 + 0.3 x 4,000
+    assert b.status == "red"
+    assert b.reasons_nl == ("5 plaatsen tekort op een norm van 10 (50%)",)
+    assert b.reasons_en == ("5 places short of a norm of 10 (50%)",)
+
+
+def test_a_region_without_any_service(reader: PublishedReader) -> None:
+    c = cells(reader, "2026-06-30")[("C", "shelter", "adult_victim")]
+    assert (c.services, c.services_fresh, c.places, c.available, c.per_10k) == (0, 0, 0, 0, 0)
+    assert c.waiting is None and c.unmet_now is None       # unknown, not zero
+    assert close(c.norm_places, 2) and close(c.norm_gap, 2)  # 20,000 inhabitants -> 2 places, all missing
+    assert c.status == "red" and c.reasons_en == ("no service in this region",)
+
+
+def test_a_small_norm_gap_is_amber(reader: PublishedReader) -> None:
+    d = cells(reader, "2026-06-30")[("D", "shelter", "child")]
+    # 22,000 inhabitants -> norm 2.2; SH5 has 2 places: gap 0.2 < 20% of 2.2 = 0.44
+    assert close(d.places, 2) and close(d.norm_gap, 0.2) and close(d.unmet_now, 0)
+    assert close(d.per_10k, 2 / 3_600 * 10_000)
+    assert d.status == "amber" and d.reasons_nl == ("0,2 plaatsen onder de norm van 2,2",)
+
+
+def test_national_median_per_10k_includes_regions_without_service(reader: PublishedReader) -> None:
+    found = cells(reader, "2026-06-30")
+    # adult victims: A 12/80,500, B 5/82,000, C 0, D 2/18,400 -> sorted 0, B, D, A -> (B + D) / 2
+    expected = (5 / 82_000 * 10_000 + 2 / 18_400 * 10_000) / 2
+    assert all(close(found[(r, "shelter", "adult_victim")].national_median_per_10k, expected) for r in "ABCD")
+    # perpetrators: A 20/80,500, B unknown (no fresh figure: left out), C 0, D 0 -> median 0
+    assert found[("B", "perpetrator_programme", "perpetrator")].per_10k is None
+    assert close(found[("A", "perpetrator_programme", "perpetrator")].national_median_per_10k, 0)
+
+
+def test_median_treatment_wait_above_norm_is_red(reader: PublishedReader) -> None:
+    b = cells(reader, "2026-06-30")[("B", "trauma_care", "child")]
+    # TR1 (GM0003 + GM0004, both in B: weight 1), 15.5 days old: fresh
+    assert (b.services_fresh, b.places, b.available, b.waiting, b.unmet_now) == (1, 10, 0, 12, 12)
+    assert (b.median_wait_intake_days, b.median_wait_treatment_days, b.wait_breaches) == (21, 98, 1)
+    assert b.norm_places is None and b.norm_gap is None     # no per-capita norm for trauma care
+    assert b.status == "red" and b.reasons_nl == ("mediane behandelwachttijd 98 dagen > norm 70",)
+
+
+def test_one_service_above_the_wait_norm_is_amber_and_even_medians_average(reader: PublishedReader) -> None:
+    b = cells(reader, "2026-06-30")[("B", "trauma_care", "adult_victim")]
+    # TR3: 3 places, 1 free, intake 35 (> 28); TR4: 5 places, 2 free, 2 waiting, intake 10
+    assert (b.services, b.places, b.available, b.waiting, b.unmet_now) == (2, 8, 3, 2, 0)
+    assert b.median_wait_intake_days == (35 + 10) / 2      # 22.5 <= 28
+    assert b.median_wait_treatment_days == (50 + 20) / 2   # 35 <= 70
+    assert b.wait_breaches == 1
+    assert b.status == "amber" and b.reasons_en == ("1 service(s) above the waiting-time norm",)
+
+
+def test_green_and_grey(reader: PublishedReader) -> None:
+    found = cells(reader, "2026-06-30")
+    green = found[("A", "trauma_care", "child")]
+    assert (green.places, green.available, green.waiting, green.unmet_now) == (4, 1, 0, 0)
+    assert close(green.per_10k, 4 / 19_500 * 10_000)
+    assert green.status == "green" and green.reasons_nl == ("geen tekort gevonden",)
+    grey = found[("B", "perpetrator_programme", "perpetrator")]
+    # PP2's only figure is 90 days old: the service counts, none of its figures do
+    assert (grey.services, grey.services_fresh) == (1, 0)
+    assert grey.places is None and grey.available is None and grey.waiting is None and grey.unmet_now is None
+    assert grey.status == "grey"
+    assert grey.reasons_nl == ("maar 0 van 1 aanbieders hebben actuele cijfers",)
+
+
+def test_as_of_a_past_date_uses_the_figures_true_then(reader: PublishedReader) -> None:
+    found = cells(reader, "2026-06-10")                   # 2026-06-10 21:59:59.999999 UTC
+    a, b = found[("A", "shelter", "adult_victim")], found[("B", "shelter", "adult_victim")]
+    # SH2 has no figure yet; SH1's figure of 9 June (11 places, 3 free) is 36 h old: fresh
+    assert (a.services, a.services_fresh) == (1, 1)
+    assert close(a.places, 6) and close(a.available, 6 / 11 * 3) and close(a.waiting, 0)
+    assert close(a.norm_gap, 4) and a.status == "red"     # 4 >= 20% of 10
+    # B: SH1 5/11 x (11, 3) plus SH3 of 9 June (8 places, 5 free), 37 h old: fresh
+    assert close(b.places, 5 + 8) and close(b.available, 5 / 11 * 3 + 5) and close(b.norm_gap, 0)
+    assert b.status == "green"
+    # TR1's figure of 1 May is 40.5 days old on 10 June: stale
+    assert found[("B", "trauma_care", "child")].status == "grey"
+
+
+def test_perpetrator_programmes_split_by_framework(reader: PublishedReader) -> None:
+    mandated = cells(reader, "2026-06-30", care_type="perpetrator_programme", framework="mandated")
+    voluntary = cells(reader, "2026-06-30", care_type="perpetrator_programme", framework="voluntary")
+    assert mandated[("A", "perpetrator_programme", "perpetrator")].services == 0
+    assert mandated[("B", "perpetrator_programme", "perpetrator")].services == 1
+    assert voluntary[("A", "perpetrator_programme", "perpetrator")].places == 20
+    assert voluntary[("B", "perpetrator_programme", "perpetrator")].services == 0
+
+
+def test_filters_and_region(reader: PublishedReader) -> None:
+    only = cells(reader, "2026-06-30", care_type="shelter", target_group="child", region="B")
+    assert list(only) == [("B", "shelter", "child")]
+    # the national median still compares B with every region: children A 12/19,500, B 5/18,000, C 0, D 2/3,600
+    expected = (5 / 18_000 * 10_000 + 2 / 3_600 * 10_000) / 2
+    assert close(only[("B", "shelter", "child")].national_median_per_10k, expected)
+
+
+def test_regional_totals_add_up_to_the_national_total(reader: PublishedReader) -> None:
+    regional = cells(reader, "2026-06-30")
+    national = cells(reader, "2026-06-30", level="land")
+    for care_type, group in [("shelter", "adult_victim"), ("trauma_care", "child"), ("trauma_care", "adult_victim")]:
+        for figure in ("places", "available", "waiting"):
+            parts = [getattr(regional[(r, care_type, group)], figure) for r in "ABCD"]
+            total = getattr(national[("NL", care_type, group)], figure)
+            assert close(total, sum(p for p in parts if p is not None)), (care_type, group, figure)
+    # by hand for shelters: places 12 + 5 + 0 + 2 = 19 = SH1 11 + SH2 6 + SH5 2 (SH3 stale)
+    assert close(national[("NL", "shelter", "child")].places, 19)
+    assert close(national[("NL", "shelter", "child")].waiting, 4 + 1 + 0)
