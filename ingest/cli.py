@@ -11,6 +11,8 @@ from queries import settings
 from queries.errors import CapacityError
 from queries.paths import DataPaths
 
+from .reports import add_report_arguments, run_report
+
 
 def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
     default = argparse.SUPPRESS if not top else None
@@ -46,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     population = command("population", cmd_population_load, "load a (newer) population file")
     population.add_argument("action", choices=("load",))
     population.add_argument("file", type=Path)
+
+    report = command("report", cmd_report, "export shortfall, providers or sources as csv, json or xlsx")
+    add_report_arguments(report)
 
     sources = command("sources", cmd_sources_check, "check the sources configuration")
     sources.add_argument("action", choices=("check",))
@@ -134,6 +139,10 @@ def cmd_population_load(args: argparse.Namespace) -> int:
         load_population_file(warehouse, args.file)
     print(_t(f"Bevolking geladen uit {args.file.name}.", f"Population loaded from {args.file.name}."))
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return run_report(args, paths_of(args), _lang())
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:

@@ -23,9 +23,10 @@ def as_of(text: str | None, now: datetime | None = None) -> datetime:
 
 
 def week_ends(end: datetime, weeks: int) -> list[datetime]:
-    """The ends (Sunday 23:59:59.999999 Dutch time) of the last `weeks` weeks up to `end`; the last is `end`."""
+    """`weeks` moments: the ends (Sunday 23:59:59.999999 Dutch time) of the weeks before `end`, then `end`."""
     local = end.astimezone(AMSTERDAM)
     sunday = local.date() - timedelta(days=(local.weekday() + 1) % 7)
     ends = [datetime.combine(sunday - timedelta(weeks=k) + timedelta(days=1), time(), tzinfo=AMSTERDAM)
-            - timedelta(microseconds=1) for k in range(weeks - 1, 0, -1)]
-    return [e.astimezone(timezone.utc) for e in ends] + [end.astimezone(timezone.utc)]
+            - timedelta(microseconds=1) for k in range(weeks - 1, -1, -1)]
+    past = [e.astimezone(timezone.utc) for e in ends if e < local]
+    return past[-(weeks - 1):] + [end.astimezone(timezone.utc)] if weeks > 1 else [end.astimezone(timezone.utc)]

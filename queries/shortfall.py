@@ -8,6 +8,7 @@ from datetime import datetime
 import duckdb
 
 from .db import sql_file
+from .moments import week_ends
 from .settings import CHILD_SHARE_OF_15_24
 from .status import assess
 
@@ -86,3 +87,56 @@ def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime]
 
 
 SHORTFALL_FIELDS = tuple(f.name for f in fields(Shortfall))
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A care type x target group (x framework) with no service at all in a region."""
+
+    region_code: str
+    region_name: str
+    care_type: str
+    target_group: str
+    framework: str | None
+    text_nl: str
+    text_en: str
+
+
+FRAMEWORK_WORDS = {"voluntary": ("vrijwillig kader", "the voluntary framework"),
+                   "mandated": ("gedwongen kader", "the mandated framework")}
+FRAMEWORK_CARE_TYPE = "perpetrator_programme"
+
+
+def labels(cur: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[str, str]]:
+    """(kind, code) -> (Dutch label, English label) for care types and target groups."""
+    return {(kind, code): (nl, en) for kind, code, nl, en, _ in cur.execute(sql_file("labels")).fetchall()}
+
+
+def trends(cur: duckdb.DuckDBPyConnection, level: str, region: str, care_type: str, target_group: str,
+           end: datetime, weeks: int = 52) -> list[Shortfall]:
+    """Weekly figures for one cell, as of each week's end (the last point is `end` itself)."""
+    return figures_at(cur, level, week_ends(end, weeks), care_type, target_group, region=region)
+
+
+def coverage_gaps(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, region: str | None = None
+                  ) -> list[Gap]:
+    """Combinations without any service, including perpetrator programmes per framework."""
+    names = labels(cur)
+    gaps = [_gap(cell, None, names) for cell in shortfall(cur, level, at, region=region) if cell.services == 0]
+    for framework in FRAMEWORK_WORDS:
+        gaps += [_gap(cell, framework, names)
+                 for cell in shortfall(cur, level, at, care_type=FRAMEWORK_CARE_TYPE, framework=framework,
+                                       region=region) if cell.services == 0]
+    return sorted(gaps, key=lambda g: (g.region_code, g.care_type, g.target_group, g.framework or ""))
+
+
+def _gap(cell: Shortfall, framework: str | None, names: dict[tuple[str, str], tuple[str, str]]) -> Gap:
+    care_nl, care_en = names[("care_type", cell.care_type)]
+    group_nl, group_en = names[("target_group", cell.target_group)]
+    if framework:
+        where_nl, where_en = FRAMEWORK_WORDS[framework]
+        text_nl, text_en = f"geen {care_nl.lower()} in {where_nl}", f"no {care_en.lower()} in {where_en}"
+    else:
+        text_nl = f"geen {care_nl.lower()} voor {group_nl.lower()}"
+        text_en = f"no {care_en.lower()} for {group_en.lower()}"
+    return Gap(cell.region_code, cell.region_name, cell.care_type, cell.target_group, framework, text_nl, text_en)

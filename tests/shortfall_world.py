@@ -36,6 +36,12 @@ SERVICES = {  # id: (care type, target groups, framework, area as [(level, code)
     "PP1": ("perpetrator_programme", ["perpetrator"], "voluntary", [("testregio", "A")]),
     "PP2": ("perpetrator_programme", ["perpetrator"], "mandated", [("gemeente", "GM0003")]),
 }
+ATTRIBUTES = {  # eligibility attributes used by the provider-search tests
+    "SH1": {"languages": ["en", "nl"], "whole_family": True, "age_min": 0, "age_max": 99,
+            "phone": "010-0000001", "referral_route": "via Veilig Thuis"},
+    "TR1": {"age_min": 4, "age_max": 17, "violence_profiles": ["family_in_stress"]},
+    "TR3": {"age_min": 18, "age_max": 120, "languages": ["ar", "nl"]},
+}
 OBSERVATIONS = [  # service, valid_at (UTC), maximum, available, waiting, intake days, treatment days
     ("SH1", "2026-06-09 10:00", 11, 3, 0, None, None), ("SH1", "2026-06-30 08:00", 11, 0, 4, None, None),
     ("SH2", "2026-06-29 12:00", 6, 2, 1, None, None),
@@ -88,6 +94,9 @@ def _services(con) -> None:
             run(con, "INSERT INTO service_target_group VALUES (?, ?)", [service_id, group])
         for level, code in area:
             run(con, "INSERT INTO service_area VALUES (?, ?, ?)", [service_id, level, code])
+    for service_id, attributes in ATTRIBUTES.items():
+        for column, value in attributes.items():
+            run(con, f"UPDATE service SET {column} = ? WHERE service_id = ?", [value, service_id])
     run(con, "INSERT INTO ingest_run VALUES (1, ?, now(), now(), 'ok', 13, 13, 0, 'fixture', NULL, NULL, NULL)",
         [SOURCE])
     for service_id, valid_at, maximum, available, waiting, intake, treatment in OBSERVATIONS:

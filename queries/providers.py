@@ -1,0 +1,65 @@
+"""Provider search for professionals: who can take this client now, or soonest."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from .db import sql_file
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    gemeente: str | None = None
+    care_type: str | None = None
+    target_group: str | None = None
+    age: int | None = None
+    framework: str | None = None
+    language: str | None = None
+    violence_profile: str | None = None
+    whole_family: bool = False
+    available_only: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderMatch:
+    """One service found, with its latest figures; never an address (none is stored)."""
+
+    service_id: str
+    service_name: str
+    provider_name: str | None
+    care_type: str
+    target_groups: list[str]
+    framework: str | None
+    age_min: int | None
+    age_max: int | None
+    whole_family: bool
+    languages: list[str]
+    violence_profiles: list[str]
+    phone: str | None
+    email: str | None
+    website: str | None
+    referral_route: str | None
+    valid_at: datetime | None
+    unit: str | None
+    maximum: int | None
+    available: int | None
+    reported_status: str | None
+    waiting_count: int | None
+    wait_days_intake: int | None
+    wait_days_treatment: int | None
+    age_days: float | None
+    fresh: bool
+    rank_group: int
+
+    @property
+    def has_room(self) -> bool:
+        """Room now: only a fresh figure with free places counts (a stale one never does)."""
+        return self.fresh and (self.available or 0) > 0
+
+
+def search_providers(cur: duckdb.DuckDBPyConnection, filters: SearchFilters, at: datetime) -> list[ProviderMatch]:
+    result = cur.execute(sql_file("providers"), {**filters.__dict__, "at": at})
+    names = [d[0] for d in result.description]
+    return [ProviderMatch(**dict(zip(names, row))) for row in result.fetchall()]

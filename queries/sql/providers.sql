@@ -1,0 +1,62 @@
+-- Provider search: services whose area covers a municipality, with their latest figures at $at, ranked:
+-- fresh with room first (most room first), then fresh by shortest wait, then stale or unreported.
+-- Parameters: $gemeente, $care_type, $target_group, $age, $framework, $language, $violence_profile,
+-- $whole_family, $available_only, $at (each filter NULL for all). No address exists to return.
+WITH
+coverage AS (
+    SELECT DISTINCT a.service_id
+    FROM service_area AS a
+    LEFT JOIN region_membership AS rm ON a.area_level <> 'gemeente' AND rm.level = a.area_level
+                                     AND rm.region_code = a.area_code
+    WHERE $gemeente IS NULL
+       OR (a.area_level = 'gemeente' AND a.area_code = $gemeente)
+       OR rm.gemeente_code = $gemeente
+),
+candidates AS (
+    SELECT s.*, p.name AS provider_name, ct.freshness_days AS care_freshness_days,
+           (SELECT list(target_group ORDER BY target_group) FROM service_target_group AS g
+            WHERE g.service_id = s.service_id) AS target_groups
+    FROM service AS s
+    JOIN coverage USING (service_id)
+    JOIN care_type AS ct USING (care_type)
+    LEFT JOIN provider AS p USING (provider_id)
+    WHERE ($care_type IS NULL OR s.care_type = $care_type)
+      AND ($target_group IS NULL OR EXISTS (SELECT 1 FROM service_target_group AS g
+                                            WHERE g.service_id = s.service_id AND g.target_group = $target_group))
+      AND ($age IS NULL OR ((s.age_min IS NULL OR s.age_min <= $age) AND (s.age_max IS NULL OR s.age_max >= $age)))
+      AND ($framework IS NULL OR s.framework IN ($framework, 'both'))
+      AND ($language IS NULL OR list_contains(s.languages, $language))
+      AND ($violence_profile IS NULL OR list_contains(s.violence_profiles, $violence_profile))
+      AND (NOT coalesce($whole_family, false) OR s.whole_family)
+),
+moment AS (SELECT $at::TIMESTAMPTZ AS at_ts),
+latest AS (
+    SELECT c.service_id, o.valid_at, o.source_id, o.unit, o.maximum, o.available, o.status AS reported_status,
+           o.waiting_count, o.wait_days_intake, o.wait_days_treatment
+    FROM candidates AS c
+    CROSS JOIN moment AS m
+    ASOF JOIN capacity_observation AS o ON o.service_id = c.service_id AND o.valid_at <= m.at_ts
+),
+ranked AS (
+    SELECT c.service_id, c.name AS service_name, c.provider_name, c.care_type, c.target_groups, c.framework,
+           c.age_min, c.age_max, c.whole_family, c.languages, c.violence_profiles, c.phone, c.email, c.website,
+           c.referral_route, l.valid_at, l.unit, l.maximum, l.available, l.reported_status, l.waiting_count,
+           l.wait_days_intake, l.wait_days_treatment,
+           (epoch(m.at_ts) - epoch(l.valid_at)) / 86400 AS age_days,
+           coalesce(m.at_ts - l.valid_at <= to_days(coalesce(src.freshness_days, c.care_freshness_days)), false)
+               AS fresh
+    FROM candidates AS c
+    CROSS JOIN moment AS m
+    LEFT JOIN latest AS l USING (service_id)
+    LEFT JOIN source AS src ON src.source_id = l.source_id
+)
+SELECT *,
+       CASE WHEN fresh AND available > 0 THEN 1 WHEN fresh THEN 2 ELSE 3 END AS rank_group
+FROM ranked
+WHERE NOT coalesce($available_only, false) OR (fresh AND available > 0)
+ORDER BY rank_group,
+         CASE WHEN fresh AND available > 0 THEN -available END NULLS LAST,
+         CASE WHEN fresh THEN coalesce(wait_days_intake, wait_days_treatment) END NULLS LAST,
+         CASE WHEN fresh THEN wait_days_treatment END NULLS LAST,
+         age_days NULLS LAST,
+         service_name

@@ -1,0 +1,101 @@
+"""Trends, coverage gaps, provider search and source health on the hand-made world (shortfall_world.py)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+import shortfall_world
+from queries.connection import PublishedReader
+from queries.health import provider_reports, source_health
+from queries.moments import as_of
+from queries.paths import DataPaths
+from queries.providers import SearchFilters, search_providers
+from queries.shortfall import coverage_gaps, trends
+
+T = "2026-06-30"
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> PublishedReader:
+    paths = DataPaths(tmp_path_factory.mktemp("world") / "data")
+    shortfall_world.build(paths)
+    published = PublishedReader(paths)
+    yield published
+    published.close()
+
+
+def search(reader: PublishedReader, **filters) -> list[tuple[str, int]]:
+    with reader.cursor() as cur:
+        return [(m.service_id, m.rank_group) for m in search_providers(cur, SearchFilters(**filters), as_of(T))]
+
+
+def test_weekly_trend_as_of_each_week_end(reader: PublishedReader) -> None:
+    with reader.cursor() as cur:
+        series = trends(cur, "testregio", "B", "shelter", "child", as_of(T), weeks=4)
+    # week ends (Sunday, Dutch time) 14, 21 and 28 June, then T itself
+    assert [c.at for c in series] == [datetime(2026, 6, d, 21, 59, 59, 999999, tzinfo=timezone.utc)
+                                      for d in (14, 21, 28, 30)]
+    # 14 June: SH1 (9 June) and SH3 (9 June) both older than 2 days: services 2, none fresh
+    # 21 June: SH3 of 20 June is fresh (8 places), SH1 of 9 June is not -> places 8
+    # 28 June: SH3 is 8 days old, SH1 still 9 June: nothing fresh
+    # 30 June: SH1 of 30 June (weight 5/11 of 11 places) -> 5
+    assert [(c.services, c.services_fresh, c.places) for c in series] == [
+        (2, 0, None), (2, 1, 8), (2, 0, None), (2, 1, 5)]
+    assert [c.status for c in series] == ["grey", "red", "grey", "red"]
+
+
+def test_coverage_gaps_name_what_is_missing(reader: PublishedReader) -> None:
+    with reader.cursor() as cur:
+        gaps = coverage_gaps(cur, "testregio", as_of(T))
+    by_region = {}
+    for gap in gaps:
+        by_region.setdefault(gap.region_code, []).append(gap.text_nl)
+    assert sorted(by_region["A"]) == ["geen daderhulp in gedwongen kader", "geen lotgenotengroep voor pleger",
+                                      "geen lotgenotengroep voor volwassen slachtoffer"]
+    # B has PP2 (mandated, stale but existing) and no voluntary programme
+    assert "geen daderhulp in vrijwillig kader" in by_region["B"]
+    assert "geen daderhulp in gedwongen kader" not in by_region["B"]
+    assert len(by_region["C"]) == 7 + 2               # every reported combination, and both frameworks
+    en = [g.text_en for g in gaps if g.region_code == "A" and g.framework == "mandated"]
+    assert en == ["no perpetrator programme in the mandated framework"]
+
+
+def test_search_ranks_room_first_then_shortest_wait_then_stale(reader: PublishedReader) -> None:
+    # GM0003 is covered by SH1 (GM0002+GM0003), TR1 (GM0003+GM0004), TR3 (GM0003) and PP2 (GM0003)
+    # TR3: fresh, 1 free -> group 1; TR1: fresh, full, intake 21 -> group 2; SH1: fresh, full, no wait
+    # reported -> group 2 after TR1; PP2: 90 days old -> group 3, even though stale figures never rank
+    assert search(reader, gemeente="GM0003") == [("TR3", 1), ("TR1", 2), ("SH1", 2), ("PP2", 3)]
+    assert search(reader, gemeente="GM0003", available_only=True) == [("TR3", 1)]
+
+
+def test_search_filters(reader: PublishedReader) -> None:
+    assert search(reader, gemeente="GM0001", care_type="shelter") == [("SH2", 1)]      # SH2 covers region A
+    assert search(reader, gemeente="GM0003", age=9) == [("TR1", 2), ("SH1", 2), ("PP2", 3)]   # TR3 is 18+
+    assert search(reader, gemeente="GM0003", language="ar") == [("TR3", 1)]
+    assert search(reader, gemeente="GM0003", whole_family=True) == [("SH1", 2)]
+    assert search(reader, gemeente="GM0003", violence_profile="family_in_stress") == [("TR1", 2)]
+    assert search(reader, gemeente="GM0003", framework="voluntary") == []
+    assert search(reader, gemeente="GM0003", target_group="child") == [("TR1", 2), ("SH1", 2)]
+
+
+def test_stale_figures_never_count_as_room(reader: PublishedReader) -> None:
+    with reader.cursor() as cur:
+        (sh3,) = search_providers(cur, SearchFilters(gemeente="GM0004", care_type="shelter"), as_of(T))
+    # SH3 reported 8 free places on 20 June: 10.5 days old for a shelter (window 2 days)
+    assert (sh3.available, sh3.fresh, sh3.has_room, sh3.rank_group) == (8, False, False, 3)
+    assert round(sh3.age_days, 2) == 10.54
+
+
+def test_source_health_and_expected_reports(reader: PublishedReader) -> None:
+    with reader.cursor() as cur:
+        (health,) = source_health(cur, as_of(T))
+        (reports,) = provider_reports(cur, as_of(T), days=90)
+    assert (health.source_id, health.last_status, health.consecutive_failures, health.last_rows_rejected) == (
+        "fixture", "ok", 0, 0)
+    # the source reports shelters (window 2 days): newest figure 30 June 08:00 is fresh on 30 June
+    assert health.freshness_days == 2 and health.stale is False
+    assert health.stale_since == datetime(2026, 7, 2, 8, 0, tzinfo=timezone.utc)
+    # expected over 90 days: 4 shelters x 45 windows (2 days) + 6 others x 3 windows (35 days) = 198;
+    # received: one window per figure within 90 days of T (PP2's 1 April is 90.5 days old: outside) = 12
+    assert (reports.expected_reports, reports.received_reports) == (198, 12)
