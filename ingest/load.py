@@ -86,6 +86,15 @@ UPSERT_FEED_STATE = """
 INSERT INTO feed_state (source_id, etag, last_modified, content_hash, fetched_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (source_id) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
     content_hash = excluded.content_hash, fetched_at = excluded.fetched_at"""
+KEEP_FIRST_VALID_AT = """
+UPDATE service SET first_valid_at = b.first_valid_at
+FROM (SELECT service_id, min(valid_at) AS first_valid_at FROM batch_observations GROUP BY service_id) AS b
+WHERE service.service_id = b.service_id
+  AND (service.first_valid_at IS NULL OR b.first_valid_at < service.first_valid_at)"""
+FIRST_VALID_AT_FROM_HISTORY = """
+UPDATE service SET first_valid_at = f.first_valid_at
+FROM (SELECT service_id, min(valid_at) AS first_valid_at FROM capacity_observation GROUP BY service_id) AS f
+WHERE service.service_id = f.service_id"""
 BATCH_TABLES = ("batch_observations", "batch_services", "batch_providers", "batch_areas", "batch_rejected",
                 "changed_services")
 
@@ -141,9 +150,15 @@ def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
         for statement in (DELETE_TARGET_GROUPS, INSERT_TARGET_GROUPS, DELETE_AREAS, INSERT_AREAS):
             run(con, statement)
         loaded = scalar(con, INSERT_OBSERVATIONS, [source_id, run_id, now])
+        run(con, KEEP_FIRST_VALID_AT)
     finally:
         _unstage(con)
     return LoadResult(int(loaded), len(unchanged_rows), rejected)
+
+
+def refresh_first_valid_at(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every service's first report from the history (for data written without the loader)."""
+    run(con, FIRST_VALID_AT_FROM_HISTORY)
 
 
 def record_rejected(con: duckdb.DuckDBPyConnection, run_id: int, source_id: str, file_name: str | None,
@@ -242,7 +257,10 @@ def _stage(con: duckdb.DuckDBPyConnection, records: list[Record]) -> None:
 def _unstage(con: duckdb.DuckDBPyConnection) -> None:
     for name in BATCH_TABLES:
         if name == "changed_services":
-            run(con, "DROP TABLE IF EXISTS changed_services")
+            try:
+                run(con, "DROP TABLE IF EXISTS changed_services")
+            except duckdb.TransactionException:
+                pass  # the transaction failed; its rollback drops the temporary table
         else:
             try:
                 con.unregister(name)

@@ -118,18 +118,25 @@ class SourceRunner:
             summary.add("failed", message=str(error))
             return
         rows_in = len(extract.rows) + len({e.row for e in extract.errors})
-        with self.warehouse.transaction() as con:
-            now = datetime.now(timezone.utc)
-            self._register(con, source, now)
-            run_id = next_run_id(con)
-            result = load_records(con, source.id, run_id, validated.records, now)
-            rejected = validated.rejected + result.rejected
-            rejected_rows = len({e.row for e in rejected})
-            status = "partial" if rejected else "ok" if result.loaded else "unchanged"
-            record_rejected(con, run_id, source.id, batch.name, rejected, now)
-            record_run(con, run_id, source.id, started, now, status, rows_in, result.loaded, rejected_rows,
-                       batch.name, batch.content_hash, None)
-            self._remember(con, source, batch, "loaded", run_id, now)
+        try:
+            with self.warehouse.transaction() as con:
+                now = datetime.now(timezone.utc)
+                self._register(con, source, now)
+                run_id = next_run_id(con)
+                result = load_records(con, source.id, run_id, validated.records, now)
+                rejected = validated.rejected + result.rejected
+                rejected_rows = len({e.row for e in rejected})
+                status = "partial" if rejected else "ok" if result.loaded else "unchanged"
+                record_rejected(con, run_id, source.id, batch.name, rejected, now)
+                record_run(con, run_id, source.id, started, now, status, rows_in, result.loaded, rejected_rows,
+                           batch.name, batch.content_hash, None)
+                self._remember(con, source, batch, "loaded", run_id, now)
+        except Exception as error:  # rolled back: nothing of this batch is stored; the file stays in the inbox
+            log.exception("source %s: loading %s failed", source.id, batch.name)
+            self._record_failure(source, started, None, None, f"Onverwachte fout bij het laden: {error}",
+                                 f"Unexpected error while loading: {error}")
+            summary.add("failed", message=str(error))
+            return
         self.publish_requested.set()
         if batch.inbox_file is not None:
             archive_file(self.paths, source.id, batch.inbox_file, started)

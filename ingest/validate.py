@@ -5,6 +5,7 @@ missing required column rejects the file (StructuralError).
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -313,7 +314,7 @@ def _check_row(row: int, values: dict[str, Any], where: dict[str, str]) -> list[
 def _record(row: int, values: dict[str, Any]) -> Record:
     available = values.get("available")
     status = values.get("status") or ("unknown" if available is None else "open" if available > 0 else "full")
-    provider_id = values.get("provider_id") or _SLUG.sub("-", values["provider_name"].lower()).strip("-")
+    provider_id = values.get("provider_id") or _provider_id(values["provider_name"])
     return Record(
         row=row, service_id=values["service_id"], service_name=values["service_name"], provider_id=provider_id,
         provider_name=values["provider_name"], care_type=values["care_type"], target_groups=values["target_groups"],
@@ -325,6 +326,12 @@ def _record(row: int, values: dict[str, Any]) -> Record:
         whole_family=bool(values.get("whole_family")), languages=values.get("languages") or [],
         violence_profiles=values.get("violence_profiles") or [], phone=values.get("phone"),
         email=values.get("email"), website=values.get("website"), referral_route=values.get("referral_route"))
+
+
+def _provider_id(name: str) -> str:
+    """A stable id from the name: 'Stichting Fictief' -> 'stichting-fictief'; a hash for names without a-z/0-9."""
+    slug = _SLUG.sub("-", name.lower()).strip("-")
+    return slug or "provider-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
 
 
 def _duplicates(records: list[Record]) -> dict[int, RowError]:

@@ -3,15 +3,17 @@ weekly trends, and coverage gaps. Definitions in DESIGN.md and README.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 
-from .db import sql_file
+from .db import scalar, sql_file
 from .moments import week_ends
 from .settings import CHILD_SHARE_OF_15_24
 from .status import assess
 
+LONGEST_WINDOW = """
+SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source))"""
 REPORT_COLUMNS = ("region_level", "region_code", "region_name", "care_type", "target_group", "services",
                   "services_fresh", "places", "available", "waiting", "unmet_now", "norm_places", "norm_gap",
                   "per_10k", "national_median_per_10k", "median_wait_intake_days", "median_wait_treatment_days",
@@ -68,11 +70,15 @@ def shortfall(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, care_typ
 
 def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime], care_type: str | None = None,
                target_group: str | None = None, framework: str | None = None,
-               region: str | None = None) -> list[Shortfall]:
-    """Shortfall cells for several moments at once (one pass over the observations)."""
+               region: str | None = None, only_region: str | None = None) -> list[Shortfall]:
+    """Shortfall cells for several moments at once; `only_region` skips other regions early (no national
+    median then)."""
+    window = int(scalar(cur, LONGEST_WINDOW))
     result = cur.execute(sql_file("shortfall"), {
         "level": level, "times": times, "care_type": care_type, "target_group": target_group,
-        "framework": framework, "region": region, "child_share_15_24": CHILD_SHARE_OF_15_24})
+        "framework": framework, "region": region, "only_region": only_region,
+        "child_share_15_24": CHILD_SHARE_OF_15_24, "max_window_days": window,
+        "window_start": min(times) - timedelta(days=window), "window_end": max(times)})
     names = [d[0] for d in result.description]
     cells = []
     for values in result.fetchall():
@@ -115,7 +121,7 @@ def labels(cur: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[str, s
 def trends(cur: duckdb.DuckDBPyConnection, level: str, region: str, care_type: str, target_group: str,
            end: datetime, weeks: int = 52) -> list[Shortfall]:
     """Weekly figures for one cell, as of each week's end (the last point is `end` itself)."""
-    return figures_at(cur, level, week_ends(end, weeks), care_type, target_group, region=region)
+    return figures_at(cur, level, week_ends(end, weeks), care_type, target_group, only_region=region)
 
 
 def coverage_gaps(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, region: str | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import tomllib
 from datetime import datetime, timezone
 
+from ingest.load import refresh_first_valid_at
 from ingest.reference_load import store_care_domain
 from queries.db import run
 from queries.paths import DataPaths
@@ -103,3 +104,4 @@ def _services(con) -> None:
         status = "open" if available else "full"
         run(con, """INSERT INTO capacity_observation VALUES (?, ?::TIMESTAMPTZ, ?, 'place', ?, ?, ?, ?, ?, ?, 1, ?)""",
             [service_id, valid_at + "+00", SOURCE, maximum, available, status, waiting, intake, treatment, LOADED_AT])
+    refresh_first_valid_at(con)

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 import shortfall_world
+from ingest.load import refresh_first_valid_at
 from queries.db import rows, run
 from queries.export import to_csv, to_xlsx
 from queries.paths import DataPaths
@@ -93,6 +94,7 @@ def test_regional_totals_add_up_to_national_on_every_level(initialised_template:
             generator = random.Random(seed)
             run(con, "BEGIN TRANSACTION")
             _random_services(con, generator, municipalities, regions, at)
+            refresh_first_valid_at(con)
             national = {(c.care_type, c.target_group): c for c in shortfall(con, "nederland", at)}
             for level in levels:
                 totals: dict[tuple, list[float]] = {}

@@ -1,6 +1,8 @@
 -- Shortfall figures per moment x region x care type x target group (DESIGN.md, "Shortfall").
--- Parameters: $level, $times (TIMESTAMPTZ[]), $care_type, $target_group, $framework, $region, $child_share_15_24
--- (each filter NULL for all). Status and its reasons are derived from these figures in status.py.
+-- Parameters: $level, $times (TIMESTAMPTZ[]), $care_type, $target_group, $framework, $region, $only_region,
+-- $child_share_15_24, $max_window_days, $window_start, $window_end (filters NULL for all). $region filters the result (national medians still compare with
+-- every region); $only_region leaves out every other region's services early (fast, for trends of one
+-- region; national medians are then NULL). Status and its reasons are derived in status.py.
 WITH
 times AS (SELECT unnest($times::TIMESTAMPTZ[]) AS at_ts),
 pop AS (
@@ -31,13 +33,6 @@ combos AS (
     WHERE ($care_type IS NULL OR c.care_type = $care_type)
       AND ($target_group IS NULL OR c.target_group = $target_group)
 ),
-services AS (
-    SELECT s.service_id, s.care_type, g.target_group
-    FROM service AS s
-    JOIN service_target_group AS g USING (service_id)
-    JOIN combos AS c ON c.care_type = s.care_type AND c.target_group = g.target_group
-    WHERE $framework IS NULL OR s.framework IN ($framework, 'both')
-),
 service_municipality AS (
     SELECT DISTINCT a.service_id, coalesce(rm.gemeente_code, a.area_code) AS gemeente_code
     FROM service_area AS a
@@ -60,21 +55,47 @@ service_weight AS (
     GROUP BY sm.service_id, m.region_code
     HAVING sum(p.inhabitants) > 0
 ),
--- per moment and service, the latest observation true at that moment (an ASOF join)
-latest AS (
-    SELECT t.at_ts, d.service_id, o.valid_at, o.source_id, o.maximum, o.available, o.waiting_count,
-           o.wait_days_intake, o.wait_days_treatment
+services AS (
+    SELECT s.service_id, s.care_type, g.target_group
+    FROM service AS s
+    JOIN service_target_group AS g USING (service_id)
+    JOIN combos AS c ON c.care_type = s.care_type AND c.target_group = g.target_group
+    WHERE ($framework IS NULL OR s.framework IN ($framework, 'both'))
+      AND ($only_region IS NULL OR s.service_id IN (SELECT service_id FROM service_weight
+                                                      WHERE region_code = $only_region))
+),
+-- a service counts at a moment once it has reported at or before it
+known AS (
+    SELECT t.at_ts, s.service_id
     FROM times AS t
-    CROSS JOIN (SELECT DISTINCT service_id FROM services) AS d
-    ASOF JOIN capacity_observation AS o ON o.service_id = d.service_id AND o.valid_at <= t.at_ts
+    JOIN service AS s ON s.first_valid_at <= t.at_ts
+    WHERE s.service_id IN (SELECT service_id FROM services)
+),
+-- its latest figure at that moment, looked for only within the longest freshness window: an older one
+-- is stale anyway (ties: the latest loaded). $window_start/$window_end bound the scan.
+recent AS (
+    SELECT t.at_ts, o.service_id,
+           arg_max({'valid_at': o.valid_at, 'source_id': o.source_id, 'maximum': o.maximum,
+                    'available': o.available, 'waiting_count': o.waiting_count,
+                    'wait_days_intake': o.wait_days_intake, 'wait_days_treatment': o.wait_days_treatment},
+                   {'valid_at': o.valid_at, 'ingested_at': o.ingested_at}) AS o
+    FROM times AS t
+    JOIN capacity_observation AS o ON o.valid_at <= t.at_ts AND o.valid_at > t.at_ts - to_days($max_window_days)
+    WHERE o.valid_at > $window_start AND o.valid_at <= $window_end
+      AND o.service_id IN (SELECT service_id FROM services)
+    GROUP BY t.at_ts, o.service_id
 ),
 observed AS (
-    SELECT l.*, c.care_type, c.target_group, c.wait_norm_intake_days, c.wait_norm_treatment_days,
-           l.at_ts - l.valid_at <= to_days(coalesce(src.freshness_days, c.freshness_days)) AS fresh
-    FROM latest AS l
+    SELECT k.at_ts, k.service_id, r.o.valid_at, r.o.maximum, r.o.available, r.o.waiting_count,
+           r.o.wait_days_intake, r.o.wait_days_treatment, c.care_type, c.target_group, c.wait_norm_intake_days,
+           c.wait_norm_treatment_days,
+           coalesce(k.at_ts - r.o.valid_at <= to_days(coalesce(src.freshness_days, c.freshness_days)), false)
+               AS fresh
+    FROM known AS k
     JOIN services AS s USING (service_id)
     JOIN combos AS c ON c.care_type = s.care_type AND c.target_group = s.target_group
-    LEFT JOIN source AS src ON src.source_id = l.source_id
+    LEFT JOIN recent AS r ON r.at_ts = k.at_ts AND r.service_id = k.service_id
+    LEFT JOIN source AS src ON src.source_id = r.o.source_id
 ),
 cells AS (
     SELECT o.at_ts, w.region_code, o.care_type, o.target_group,
@@ -129,10 +150,12 @@ SELECT * EXCLUDE (care_order, group_order)
 FROM (
     SELECT at_ts, region_code, region_name, care_type, target_group, services, services_fresh, places, available,
            waiting, unmet_now, norm_places, norm_gap, per_10k,
-           median(per_10k) OVER (PARTITION BY at_ts, care_type, target_group) AS national_median_per_10k,
+           CASE WHEN $only_region IS NULL
+                THEN median(per_10k) OVER (PARTITION BY at_ts, care_type, target_group) END
+               AS national_median_per_10k,
            median_wait_intake_days, median_wait_treatment_days, wait_breaches,
            wait_norm_intake_days, wait_norm_treatment_days, inhabitants, target_population, care_order, group_order
     FROM measured
 )
-WHERE $region IS NULL OR region_code = $region
+WHERE coalesce($region, $only_region) IS NULL OR region_code = coalesce($region, $only_region)
 ORDER BY at_ts, care_order, group_order, region_code
