@@ -1,10 +1,10 @@
-"""Create the Dash app (pages from dashboard/pages)."""
+"""Create the Dash app: pages from dashboard/pages, the read-only API, the page language."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import dash
-from dash import html
+from dash import ClientsideFunction, Input, Output, html
 
 from queries import settings
 from queries.paths import DataPaths
@@ -21,10 +21,10 @@ INDEX = """<!DOCTYPE html>
 def create_app(paths: DataPaths) -> dash.Dash:
     data.configure(paths, float(settings.get("reader_poll_seconds")))
     app = dash.Dash(__name__, use_pages=True, pages_folder=str(Path(__file__).parent / "pages"),
-                    title="Capaciteit en wachtlijsten", suppress_callback_exceptions=True)
+                    title="Capaciteit en wachtlijsten", suppress_callback_exceptions=True,
+                    meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
     app.index_string = INDEX
-    app.layout = html.Div([
-        html.Header(html.H1("Capaciteit en wachtlijsten huiselijk geweld en kindermishandeling")),
-        html.Main(dash.page_container),
-    ])
+    app.layout = html.Div([dash.page_container, html.Div(id="page-language", hidden=True)])
+    app.clientside_callback(ClientsideFunction("capacity", "setLanguage"),
+                            Output("page-language", "children"), Input("_pages_location", "search"))
     return app

@@ -1,10 +1,24 @@
-"""The web worker's one reader of published copies (configured at app creation)."""
+"""The web worker's one reader of published copies, and map shapes computed once per published copy."""
 from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Iterator
+
+import duckdb
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.polygon import orient
 
 from queries.connection import PublishedReader
 from queries.paths import DataPaths
+from queries.publish import Publication
+from queries.reference import region_boundaries
 
+MAP_SIMPLIFY_DEGREES = 0.002
+MAP_CACHE_SIZE = 12
 _reader: PublishedReader | None = None
+_maps: dict[tuple[int, str], dict] = {}
 
 
 def configure(paths: DataPaths, poll_seconds: float) -> PublishedReader:
@@ -17,3 +31,31 @@ def reader() -> PublishedReader:
     if _reader is None:
         raise RuntimeError("dashboard.data.configure() was not called")
     return _reader
+
+
+@contextmanager
+def snapshot() -> Iterator[tuple[Publication, duckdb.DuckDBPyConnection]]:
+    """The current publication and a cursor on exactly that copy."""
+    with reader().snapshot() as pair:
+        yield pair
+
+
+def boundaries(cur: duckdb.DuckDBPyConnection, publication: Publication, level: str) -> dict:
+    """The level's regions as a GeoJSON FeatureCollection for plotly, built once per published copy."""
+    key = (publication.sequence, level)
+    if key not in _maps:
+        if len(_maps) >= MAP_CACHE_SIZE:
+            _maps.pop(next(iter(_maps)))
+        _maps[key] = feature_collection(region_boundaries(cur, level))
+    return _maps[key]
+
+
+def feature_collection(regions: list[tuple[str, str, str]]) -> dict:
+    """Simplified features with clockwise outer rings (what plotly's d3 projection expects)."""
+    features = []
+    for code, name, geojson in regions:
+        geometry = shapely.simplify(shape(json.loads(geojson)), MAP_SIMPLIFY_DEGREES, preserve_topology=True)
+        polygons = [orient(p, sign=-1.0) for p in getattr(geometry, "geoms", [geometry]) if p.geom_type == "Polygon"]
+        features.append({"type": "Feature", "id": code, "properties": {"code": code, "name": name},
+                         "geometry": mapping(shapely.MultiPolygon(polygons))})
+    return {"type": "FeatureCollection", "features": features}

@@ -55,11 +55,17 @@ class PublishedReader:
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.snapshot() as (_, cur):
+            yield cur
+
+    @contextmanager
+    def snapshot(self) -> Iterator[tuple[Publication, duckdb.DuckDBPyConnection]]:
+        """The publication being read and a cursor on exactly that copy."""
         snapshot = self._acquire()
         try:
             cur = snapshot.con.cursor()
             try:
-                yield cur
+                yield snapshot.publication, cur
             finally:
                 cur.close()
         finally:

@@ -9,6 +9,7 @@ import duckdb
 
 from .db import scalar, sql_file
 from .moments import week_ends
+from .reference import care_labels
 from .settings import CHILD_SHARE_OF_15_24
 from .status import assess
 
@@ -113,11 +114,6 @@ FRAMEWORK_WORDS = {"voluntary": ("vrijwillig kader", "the voluntary framework"),
 FRAMEWORK_CARE_TYPE = "perpetrator_programme"
 
 
-def labels(cur: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[str, str]]:
-    """(kind, code) -> (Dutch label, English label) for care types and target groups."""
-    return {(kind, code): (nl, en) for kind, code, nl, en, _ in cur.execute(sql_file("labels")).fetchall()}
-
-
 def trends(cur: duckdb.DuckDBPyConnection, level: str, region: str, care_type: str, target_group: str,
            end: datetime, weeks: int = 52) -> list[Shortfall]:
     """Weekly figures for one cell, as of each week's end (the last point is `end` itself)."""
@@ -127,7 +123,7 @@ def trends(cur: duckdb.DuckDBPyConnection, level: str, region: str, care_type: s
 def coverage_gaps(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, region: str | None = None
                   ) -> list[Gap]:
     """Combinations without any service, including perpetrator programmes per framework."""
-    names = labels(cur)
+    names = care_labels(cur)
     gaps = [_gap(cell, None, names) for cell in shortfall(cur, level, at, region=region) if cell.services == 0]
     for framework in FRAMEWORK_WORDS:
         gaps += [_gap(cell, framework, names)

@@ -1,39 +1,147 @@
-"""Overzicht: the national picture (for now: what the warehouse holds and when it was updated)."""
+"""Overzicht: the national map of one care type x target group, headline figures, regions worst first."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from urllib.parse import urlencode
 
 import dash
-from dash import html
+from dash import Input, Output, State, callback, dcc, html
 
+from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
+from dashboard.data import boundaries, snapshot
+from dashboard.figures import MAP_CONFIG, region_map
+from dashboard.i18n import lang_of, t
 from queries.errors import NoPublishedData
-from queries.reference import reference_summary, region_levels
+from queries.moments import as_of
+from queries.reference import care_labels, region_levels, reported_combinations
+from queries.shortfall import Shortfall, shortfall
 
-from dashboard.data import reader
-from dashboard.format import whole
+dash.register_page(__name__, path="/", name="Overzicht", title="Overzicht — capaciteit en wachtlijsten")
 
-dash.register_page(__name__, path="/", name="Overzicht", title="Overzicht")
+COLOUR_CHOICES = ("status", "unmet_now", "norm_gap", "per_10k", "median_wait")
+STATUS_RANK = {"red": 0, "grey": 1, "amber": 2, "green": 3}
+SORTS = {"worst": None, "region": "region_name", "places": "places", "available": "available",
+         "waiting": "waiting", "unmet_now": "unmet_now", "norm_gap": "norm_gap", "per_10k": "per_10k"}
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
-
-def layout(**_query: str) -> html.Div:
+def layout(**query: str) -> html.Div:
+    lang = lang_of(query)
     try:
-        publication = reader().publication()
-        with reader().cursor() as cur:
-            summary = reference_summary(cur)
+        with snapshot() as (publication, cur):
             levels = region_levels(cur)
-    except NoPublishedData as error:
-        return html.Div(html.P(error.message("nl"), className="notice"))
-    updated = datetime.fromisoformat(publication.published_at).astimezone(AMSTERDAM)
-    return html.Div([
-        html.P(f"Gegevens bijgewerkt: {updated:%d-%m-%Y %H:%M}", id="data-updated"),
-        html.P(f"{summary.municipalities} gemeenten, {whole(summary.inhabitants)} inwoners "
-               f"(peildatum {summary.population_date:%d-%m-%Y})", id="reference-summary"),
-        html.Table([
-            html.Caption("Regio-indelingen"),
-            html.Thead(html.Tr([html.Th("Indeling", scope="col"), html.Th("Aantal regio's", scope="col")])),
-            html.Tbody([html.Tr([html.Td(level.label_nl), html.Td(str(level.regions))]) for level in levels]),
-        ], id="region-levels"),
-    ])
+            level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
+            combos = reported_combinations(cur)
+            labels = care_labels(cur)
+            care_type, target_group = _choose_combination(combos, query)
+            moment = as_of(query.get("at"))
+            cells = shortfall(cur, level, moment, care_type, target_group)
+            national = shortfall(cur, "nederland", moment, care_type, target_group)
+            collection = boundaries(cur, publication, level)
+    except NoPublishedData:
+        return frame(lang, "/", None, [empty_state(lang, t("no_published", lang))], query)
+    colour_by = query.get("colour") if query.get("colour") in COLOUR_CHOICES else "status"
+    state = {"level": level, "care_type": care_type, "target_group": target_group, "colour": colour_by,
+             "at": query.get("at"), "sort": query.get("sort")}
+    pick = (lambda pair: pair[1] if lang == "en" else pair[0])
+    controls = html.Div([
+        labelled_dropdown("overview-level", t("level", lang),
+                          [{"label": l.label(lang), "value": l.level} for l in levels], level),
+        labelled_dropdown("overview-care-type", t("care_type", lang),
+                          [{"label": pick(labels[("care_type", c)]), "value": c}
+                           for c in dict.fromkeys(c for c, _ in combos)], care_type),
+        labelled_dropdown("overview-target-group", t("target_group", lang),
+                          [{"label": pick(labels[("target_group", g)]), "value": g}
+                           for c, g in combos if c == care_type], target_group),
+        labelled_dropdown("overview-colour", t("colour_by", lang),
+                          [{"label": t(c, lang), "value": c} for c in COLOUR_CHOICES], colour_by),
+    ], className="controls", role="search")
+    body = [html.H1(f"{pick(labels[('care_type', care_type)])} — {pick(labels[('target_group', target_group)])}"),
+            controls]
+    if not cells:
+        body.append(empty_state(lang))
+    else:
+        body += [
+            _headline(national[0] if national else None, lang),
+            html.Section([html.H2(t("map_title", lang), className="visually-hidden"),
+                          dcc.Graph(id="overview-map", figure=region_map(collection, cells, colour_by, lang),
+                                    config=MAP_CONFIG,
+                                    className="map")], className="card"),
+            _table(cells, level, state, lang),
+        ]
+    return frame(lang, "/", publication, body, query)
+
+
+def _choose_combination(combos: list[tuple[str, str]], query: dict[str, str]) -> tuple[str, str]:
+    care_type = query.get("care_type") if query.get("care_type") in {c for c, _ in combos} else combos[0][0]
+    groups = [g for c, g in combos if c == care_type]
+    return care_type, query.get("target_group") if query.get("target_group") in groups else groups[0]
+
+
+def _headline(cell: Shortfall | None, lang: str) -> html.Section:
+    def card(key: str, value: str, element_id: str) -> html.Div:
+        return html.Div([html.Div(value, className="figure", id=element_id), html.Div(t(key, lang))],
+                        className="headline-card")
+
+    if cell is None:
+        return html.Section()
+    share = "–" if not cell.services else f"{round(100 * cell.services_fresh / cell.services)}%"
+    return html.Section([
+        card("places", figure_number(cell.places, lang), "headline-places"),
+        card("available", figure_number(cell.available, lang), "headline-available"),
+        card("waiting", figure_number(cell.waiting, lang), "headline-waiting"),
+        card("fresh_share", f"{share} ({cell.services_fresh}/{cell.services})", "headline-fresh"),
+    ], className="headline", **{"aria-label": "kerncijfers"})
+
+
+def _sorted(cells: list[Shortfall], sort: str | None) -> list[Shortfall]:
+    field = SORTS.get(sort or "worst")
+    worst_first = sorted(cells, key=lambda c: (STATUS_RANK[c.status], -(c.unmet_now or 0), -(c.norm_gap or 0),
+                                                c.region_name))
+    if field is None:
+        return worst_first
+    if field == "region_name":
+        return sorted(cells, key=lambda c: c.region_name)
+    return sorted(worst_first, key=lambda c: (getattr(c, field) is None, -(getattr(c, field) or 0)))
+
+
+def _table(cells: list[Shortfall], level: str, state: dict, lang: str) -> html.Section:
+    columns = [("region", "region"), ("status", None), ("reasons", None), ("places", "places"),
+               ("available", "available"), ("waiting", "waiting"), ("unmet_now", "unmet_now"),
+               ("norm_gap", "norm_gap"), ("per_10k", "per_10k")]
+    header = html.Tr([html.Th(html.A(t(key, lang), href=href("/", lang, **{**state, "sort": sort}))
+                              if sort else t(key, lang), scope="col") for key, sort in columns])
+    rows = [html.Tr([
+        html.Td(html.A(c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level))),
+        html.Td(status_badge(c.status, lang)),
+        html.Td("; ".join(c.reasons(lang)), className="reasons"),
+        html.Td(figure_number(c.places, lang, 1), className="num"),
+        html.Td(figure_number(c.available, lang, 1), className="num"),
+        html.Td(figure_number(c.waiting, lang, 1), className="num"),
+        html.Td(figure_number(c.unmet_now, lang, 1), className="num"),
+        html.Td(figure_number(c.norm_gap, lang, 1), className="num"),
+        html.Td(figure_number(c.per_10k, lang, 2), className="num"),
+    ], **{"data-region": c.region_code}) for c in _sorted(cells, state.get("sort"))]
+    return html.Section([html.H2(t("regions_table", lang)),
+                         html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="overview-table"),
+                                  className="table-scroll")], className="card")
+
+
+@callback(Output("_pages_location", "search", allow_duplicate=True),
+          Input("overview-level", "value"), Input("overview-care-type", "value"),
+          Input("overview-target-group", "value"), Input("overview-colour", "value"),
+          State("_pages_location", "search"), prevent_initial_call=True)
+def keep_filters_in_url(level: str, care_type: str, target_group: str, colour: str, search: str) -> str:
+    """Every choice goes into the URL, so a view can be shared as a link; the page renders from it."""
+    current = dict(pair.split("=", 1) for pair in (search or "").lstrip("?").split("&") if "=" in pair)
+    query = {"level": level, "care_type": care_type, "target_group": target_group, "colour": colour,
+             "at": current.get("at"), "lang": current.get("lang")}
+    return "?" + urlencode({k: v for k, v in query.items() if v})
+
+
+@callback(Output("_pages_location", "href", allow_duplicate=True), Input("overview-map", "clickData"),
+          State("overview-level", "value"), State("_pages_location", "search"), prevent_initial_call=True)
+def open_region(click: dict | None, level: str, search: str) -> str:
+    """Clicking a region on the map opens its page."""
+    if not click or not click.get("points"):
+        return dash.no_update
+    lang = "en" if "lang=en" in (search or "") else "nl"
+    return href(f"/regio/{click['points'][0]['location']}", lang, level=level)

@@ -1,0 +1,80 @@
+"""Pieces every page uses: the page frame, status badges, labelled controls, empty states, links."""
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from dash import dcc, html
+
+from queries.publish import Publication
+
+from .i18n import STATUS_COLOURS, STATUS_ICONS, t
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+NAV = (("/", "nav_overview"), ("/zoek", "nav_search"), ("/inkoop", "nav_purchasing"),
+       ("/databronnen", "nav_sources"))
+
+
+def href(path: str, lang: str, **params: object) -> str:
+    """A link that keeps the language and the given filters in the query string."""
+    query = {k: v for k, v in params.items() if v not in (None, "", False)}
+    if lang == "en":
+        query["lang"] = "en"
+    return path + ("?" + urlencode(query) if query else "")
+
+
+def frame(lang: str, path: str, publication: Publication | None, children: list, query: dict | None = None
+          ) -> html.Div:
+    """Header (title, navigation, language switch, last update) around a page's content."""
+    other = "nl" if lang == "en" else "en"
+    switch_query = dict(query or {})
+    switch_query.pop("lang", None)
+    updated = ""
+    if publication is not None:
+        moment = datetime.fromisoformat(publication.published_at).astimezone(AMSTERDAM)
+        updated = f"{t('updated', lang)}: {moment:%d-%m-%Y %H:%M}"
+    return html.Div([
+        html.Header([
+            html.Div([
+                html.A(t("app_title", lang), href=href("/", lang), className="brand"),
+                html.A(t("switch_language", lang), href=href(path, other, **switch_query), id="language-switch",
+                       lang=other, title=t("switch_language_label", lang), className="language-switch"),
+            ], className="header-top"),
+            html.Nav([html.A(t(key, lang), href=href(target, lang),
+                             className="active" if target == path else None,
+                             **({"aria-current": "page"} if target == path else {}))
+                      for target, key in NAV], **{"aria-label": "menu"}),
+            html.P(updated, id="data-updated", className="updated"),
+        ], className="site-header"),
+        html.Main(children, id="main", lang=lang),
+    ], className=f"page lang-{lang}")
+
+
+def status_badge(status: str, lang: str) -> html.Span:
+    """Status as icon + word + colour (never colour alone)."""
+    return html.Span([html.Span(STATUS_ICONS[status], **{"aria-hidden": "true"}), " ", t(status, lang)],
+                     className=f"status status-{status}", style={"borderColor": STATUS_COLOURS[status]})
+
+
+def labelled_dropdown(component_id: str, label: str, options: list[dict], value: object,
+                      clearable: bool = False, searchable: bool = False) -> html.Div:
+    return html.Div([
+        html.Label(label, htmlFor=component_id),
+        dcc.Dropdown(id=component_id, options=options, value=value, clearable=clearable, searchable=searchable),
+    ], className="control")
+
+
+def empty_state(lang: str, detail: str = "") -> html.Div:
+    return html.Div([html.P(t("no_data", lang), className="empty-title"), html.P(detail)],
+                    className="empty-state", role="status")
+
+
+def figure_number(value: float | None, lang: str, decimals: int = 0) -> str:
+    """12.5 -> '13' or '12,5'; None -> '–' (unknown is never shown as 0)."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    if lang == "nl":
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return text
