@@ -55,7 +55,7 @@ def build(root: Path, services: int, observations: int) -> None:
     with Warehouse(paths) as warehouse:
         initialise(warehouse)
         with warehouse.transaction() as con:
-            run(con, "INSERT INTO source VALUES ('bench', 'file', 'bench', '15m', NULL, now()) ON CONFLICT DO NOTHING")
+            run(con, "INSERT INTO source (source_id, kind, location, schedule, registered_at) VALUES ('bench', 'file', 'bench', '15m', now()) ON CONFLICT DO NOTHING")
             run(con, "INSERT INTO ingest_run VALUES (1, 'bench', now(), now(), 'ok', 0, 0, 0, NULL, NULL, NULL, NULL)"
                      " ON CONFLICT DO NOTHING")
             run(con, PROVIDERS)

@@ -20,6 +20,8 @@ class SearchFilters:
     violence_profile: str | None = None
     whole_family: bool = False
     available_only: bool = False
+    level: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def _geography(con) -> None:
 
 
 def _services(con) -> None:
-    run(con, "INSERT INTO source VALUES (?, 'file', 'fixture', '15m', NULL, now())", [SOURCE])
+    run(con, "INSERT INTO source (source_id, kind, location, schedule, freshness_days, registered_at) VALUES (?, 'file', 'fixture', '15m', NULL, now())", [SOURCE])
     run(con, "INSERT INTO provider VALUES ('P', 'Fictieve Aanbieder', NULL, NULL, NULL, ?, now())", [SOURCE])
     for service_id, (care_type, groups, framework, area) in SERVICES.items():
         run(con, """INSERT INTO service (service_id, provider_id, name, care_type, framework, source_id, updated_at)

@@ -111,7 +111,7 @@ def test_regional_totals_add_up_to_national_on_every_level(initialised_template:
 
 
 def _random_services(con, generator: random.Random, municipalities: list[str], regions: list[tuple], at) -> None:
-    run(con, "INSERT INTO source VALUES ('random', 'file', 'x', '15m', NULL, now())")
+    run(con, "INSERT INTO source (source_id, kind, location, schedule, registered_at) VALUES ('random', 'file', 'x', '15m', now())")
     run(con, "INSERT INTO provider VALUES ('P', 'P', NULL, NULL, NULL, 'random', now())")
     combos = [("shelter", ["adult_victim", "child"]), ("trauma_care", ["child"]), ("trauma_care", ["adult_victim"]),
               ("perpetrator_programme", ["perpetrator"]), ("peer_group", ["adult_victim", "perpetrator"])]

@@ -1,16 +1,22 @@
 -- Provider search: services whose area covers a municipality, with their latest figures at $at, ranked:
 -- fresh with room first (most room first), then fresh by shortest wait, then stale or unreported.
--- Parameters: $gemeente, $care_type, $target_group, $age, $framework, $language, $violence_profile,
--- $whole_family, $available_only, $at (each filter NULL for all). No address exists to return.
+-- Parameters: $gemeente, $level + $region (services touching a region), $care_type, $target_group, $age,
+-- $framework, $language, $violence_profile, $whole_family, $available_only, $at (each filter NULL for all).
+-- No address exists to return.
 WITH
-coverage AS (
-    SELECT DISTINCT a.service_id
+service_municipality AS (
+    SELECT DISTINCT a.service_id, coalesce(rm.gemeente_code, a.area_code) AS gemeente_code
     FROM service_area AS a
     LEFT JOIN region_membership AS rm ON a.area_level <> 'gemeente' AND rm.level = a.area_level
                                      AND rm.region_code = a.area_code
-    WHERE $gemeente IS NULL
-       OR (a.area_level = 'gemeente' AND a.area_code = $gemeente)
-       OR rm.gemeente_code = $gemeente
+    WHERE a.area_level = 'gemeente' OR rm.gemeente_code IS NOT NULL
+),
+coverage AS (
+    SELECT DISTINCT sm.service_id
+    FROM service_municipality AS sm
+    WHERE ($gemeente IS NULL OR sm.gemeente_code = $gemeente)
+      AND ($region IS NULL OR sm.gemeente_code IN (SELECT gemeente_code FROM region_membership
+                                                   WHERE level = $level AND region_code = $region))
 ),
 candidates AS (
     SELECT s.*, p.name AS provider_name, ct.freshness_days AS care_freshness_days,
