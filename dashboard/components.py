@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
+from queries.providers import ProviderMatch
 from queries.publish import Publication
 
 from .i18n import STATUS_COLOURS, STATUS_ICONS, t
@@ -78,3 +79,12 @@ def figure_number(value: float | None, lang: str, decimals: int = 0) -> str:
     if lang == "nl":
         text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return text
+
+
+def age_text(match: ProviderMatch, lang: str) -> str:
+    """'3 dagen oud' / 'vandaag'; stale figures are marked."""
+    if match.age_days is None:
+        return t("no_figure", lang)
+    days = int(match.age_days)
+    text = t("today", lang) if days == 0 else t("day_old", lang) if days == 1 else t("days_old", lang).format(n=days)
+    return text if match.fresh else f"{text} — {t('stale', lang)}"

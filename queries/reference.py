@@ -57,3 +57,13 @@ def reported_combinations(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str
     return rows(cur, """SELECT c.care_type, c.target_group FROM care_type_target_group AS c
                         JOIN care_type AS ct USING (care_type) JOIN target_group AS tg USING (target_group)
                         ORDER BY ct.sort_order, tg.sort_order""")
+
+
+def municipalities(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(GM code, name) of every municipality, by name."""
+    return rows(cur, "SELECT gemeente_code, name FROM municipality ORDER BY name")
+
+
+def service_languages(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Languages some service offers."""
+    return [code for (code,) in rows(cur, "SELECT DISTINCT unnest(languages) AS code FROM service ORDER BY code")]

@@ -1,8 +1,6 @@
 """Overzicht: the national map of one care type x target group, headline figures, regions worst first."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
@@ -10,6 +8,7 @@ from dashboard.components import empty_state, figure_number, frame, href, labell
 from dashboard.data import boundaries, snapshot
 from dashboard.figures import MAP_CONFIG, region_map
 from dashboard.i18n import lang_of, t
+from dashboard.urlstate import parse_search, with_params
 from queries.errors import NoPublishedData
 from queries.moments import as_of
 from queries.reference import care_labels, region_levels, reported_combinations
@@ -131,10 +130,7 @@ def _table(cells: list[Shortfall], level: str, state: dict, lang: str) -> html.S
           State("_pages_location", "search"), prevent_initial_call=True)
 def keep_filters_in_url(level: str, care_type: str, target_group: str, colour: str, search: str) -> str:
     """Every choice goes into the URL, so a view can be shared as a link; the page renders from it."""
-    current = dict(pair.split("=", 1) for pair in (search or "").lstrip("?").split("&") if "=" in pair)
-    query = {"level": level, "care_type": care_type, "target_group": target_group, "colour": colour,
-             "at": current.get("at"), "lang": current.get("lang")}
-    return "?" + urlencode({k: v for k, v in query.items() if v})
+    return with_params(search, level=level, care_type=care_type, target_group=target_group, colour=colour)
 
 
 @callback(Output("_pages_location", "href", allow_duplicate=True), Input("overview-map", "clickData"),
@@ -143,5 +139,5 @@ def open_region(click: dict | None, level: str, search: str) -> str:
     """Clicking a region on the map opens its page."""
     if not click or not click.get("points"):
         return dash.no_update
-    lang = "en" if "lang=en" in (search or "") else "nl"
+    lang = lang_of(parse_search(search))
     return href(f"/regio/{click['points'][0]['location']}", lang, level=level)

@@ -1,0 +1,144 @@
+"""Regio: status per care type x target group with reasons, 52-week trends, services, gaps, versus the nation."""
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard.components import age_text, empty_state, figure_number, frame, href, labelled_dropdown, status_badge
+from dashboard.data import snapshot
+from dashboard.figures import trend_figure, versus_median_figure
+from dashboard.i18n import lang_of, t
+from dashboard.urlstate import with_params
+from queries.errors import NoPublishedData
+from queries.moments import as_of
+from queries.providers import ProviderMatch, SearchFilters, search_providers
+from queries.reference import care_labels, region_levels_of, reported_combinations
+from queries.shortfall import Gap, Shortfall, coverage_gaps, shortfall, trends
+
+dash.register_page(__name__, path_template="/regio/<region_code>", name="Regio",
+                   title="Regio — capaciteit en wachtlijsten")
+
+TREND_WEEKS = 52
+STATUS_RANK = {"red": 0, "grey": 1, "amber": 2, "green": 3}
+
+
+def layout(region_code: str = "", **query: str) -> html.Div:
+    lang = lang_of(query)
+    path = f"/regio/{region_code}"
+    try:
+        with snapshot() as (publication, cur):
+            levels = region_levels_of(cur, region_code)
+            if not levels:
+                return frame(lang, path, publication, [html.H1(t("unknown_region", lang)), empty_state(lang)],
+                             query)
+            level, region_name = next(((lv, n) for lv, n in levels if lv == query.get("level")), levels[0])
+            moment = as_of(query.get("at"))
+            labels = care_labels(cur)
+            combos = reported_combinations(cur)
+            cells = shortfall(cur, level, moment, region=region_code)
+            care_type, target_group = _chosen(cells, combos, query)
+            series = trends(cur, level, region_code, care_type, target_group, moment, TREND_WEEKS)
+            services = search_providers(cur, SearchFilters(level=level, region=region_code), moment)
+            gaps = coverage_gaps(cur, level, moment, region=region_code)
+    except NoPublishedData:
+        return frame(lang, path, None, [empty_state(lang, t("no_published", lang))], query)
+    name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
+    body = [
+        html.H1(region_name),
+        _matrix(cells, combos, name, region_code, level, lang),
+        _trend(series, combos, care_type, target_group, name, lang),
+        _versus(cells, name, lang),
+        _gaps(gaps, lang),
+        _services(services, name, lang),
+    ]
+    return frame(lang, path, publication, body, query)
+
+
+def _chosen(cells: list[Shortfall], combos: list[tuple[str, str]], query: dict[str, str]) -> tuple[str, str]:
+    """The combination asked for in the URL, else the worst one."""
+    asked = (query.get("care_type"), query.get("target_group"))
+    if asked in combos:
+        return asked
+    worst = min(cells, key=lambda c: (STATUS_RANK[c.status], -(c.unmet_now or 0)), default=None)
+    return (worst.care_type, worst.target_group) if worst else combos[0]
+
+
+def _matrix(cells: list[Shortfall], combos: list[tuple[str, str]], name, region_code: str, level: str,
+            lang: str) -> html.Section:
+    by_key = {(c.care_type, c.target_group): c for c in cells}
+    care_types = list(dict.fromkeys(c for c, _ in combos))
+    groups = list(dict.fromkeys(g for _, g in combos))
+    header = html.Tr([html.Th(t("care_type", lang), scope="col")] +
+                     [html.Th(name("target_group", g), scope="col") for g in groups])
+    rows = []
+    for care_type in care_types:
+        cells_in_row = [html.Th(name("care_type", care_type), scope="row")]
+        for group in groups:
+            cell = by_key.get((care_type, group))
+            if cell is None:
+                cells_in_row.append(html.Td(t("not_reported", lang), className="muted"))
+                continue
+            cells_in_row.append(html.Td([
+                html.A(status_badge(cell.status, lang), href=href(f"/regio/{region_code}", lang, level=level,
+                                                                   care_type=care_type, target_group=group)),
+                html.Div("; ".join(cell.reasons(lang)), className="reasons"),
+            ], **{"data-cell": f"{care_type}:{group}"}))
+        rows.append(html.Tr(cells_in_row))
+    return html.Section([html.H2(t("matrix_title", lang)),
+                         html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-matrix"),
+                                  className="table-scroll")], className="card")
+
+
+def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, name, lang: str) -> html.Section:
+    options = [{"label": f"{name('care_type', c)} — {name('target_group', g)}", "value": f"{c}:{g}"}
+               for c, g in combos]
+    has_figures = any(getattr(c, f) is not None for c in series
+                      for f in ("waiting", "available", "median_wait_intake_days", "median_wait_treatment_days"))
+    content = (dcc.Graph(id="region-trend", figure=trend_figure(series, lang), config={"displayModeBar": False})
+               if has_figures else empty_state(lang))
+    return html.Section([
+        html.H2(t("trend_title", lang)),
+        labelled_dropdown("region-trend-choice", t("trend_of", lang), options, f"{care_type}:{target_group}"),
+        content,
+    ], className="card")
+
+
+def _versus(cells: list[Shortfall], name, lang: str) -> html.Section:
+    known = [c for c in cells if c.per_10k is not None]
+    labels = {(c.care_type, c.target_group): f"{name('care_type', c.care_type)} — "
+                                              f"{name('target_group', c.target_group)}" for c in known}
+    content = (dcc.Graph(id="region-versus", figure=versus_median_figure(known, labels, lang),
+                         config={"displayModeBar": False}) if known else empty_state(lang))
+    return html.Section([html.H2(t("versus_title", lang)), content], className="card")
+
+
+def _gaps(gaps: list[Gap], lang: str) -> html.Section:
+    items = [html.Li(g.text_en if lang == "en" else g.text_nl) for g in gaps]
+    return html.Section([html.H2(t("gaps_title", lang)),
+                         html.Ul(items, id="region-gaps") if items else html.P(t("no_gaps", lang))],
+                        className="card")
+
+
+def _services(services: list[ProviderMatch], name, lang: str) -> html.Section:
+    header = html.Tr([html.Th(t(k, lang), scope="col") for k in
+                      ("service", "provider", "care_type", "available", "waiting", "wait_intake",
+                       "wait_treatment", "age_of_figure")])
+    rows = [html.Tr([
+        html.Td(m.service_name), html.Td(m.provider_name or ""), html.Td(name("care_type", m.care_type)),
+        html.Td(t("free_of", lang).format(free=figure_number(m.available, lang),
+                                          total=figure_number(m.maximum, lang)), className="num"),
+        html.Td(figure_number(m.waiting_count, lang), className="num"),
+        html.Td(figure_number(m.wait_days_intake, lang), className="num"),
+        html.Td(figure_number(m.wait_days_treatment, lang), className="num"),
+        html.Td(age_text(m, lang), className="stale" if not m.fresh else None),
+    ], **{"data-service": m.service_id}) for m in services]
+    content = (html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-services"),
+                        className="table-scroll") if rows else empty_state(lang))
+    return html.Section([html.H2(t("services_title", lang)), content], className="card")
+
+
+@callback(Output("_pages_location", "search", allow_duplicate=True), Input("region-trend-choice", "value"),
+          State("_pages_location", "search"), prevent_initial_call=True)
+def choose_trend(choice: str, search: str) -> str:
+    care_type, target_group = choice.split(":", 1)
+    return with_params(search, care_type=care_type, target_group=target_group)
