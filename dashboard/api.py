@@ -1,5 +1,11 @@
 """Read-only HTTP API: the `capacity report` exports (JSON, CSV, XLSX) and an Open Referral HSDS 3.1 feed.
 
+  /api/v1/shortfall  level, at, care_type, target_group, framework, region, lang, format
+  /api/v1/providers  gemeente, care_type, target_group, age, framework, language, violence_profile,
+                     whole_family, available_only, at, format
+  /api/v1/sources    at, format
+  /api/hsds/services page, per_page (HSDS 3.1 paged services with capacities, see queries/hsds.py)
+
 GET only, on the worker's published copy. Every answer carries Cache-Control: no-store. A bad or
 unknown parameter gives 400 with {"error": {"nl": ..., "en": ...}} naming the parameter and its value;
 no published data yet gives 503.

@@ -85,3 +85,16 @@ def versus_median_figure(cells: Sequence[Shortfall], labels: dict[tuple[str, str
     ])
     fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.15}, yaxis={"autorange": "reversed"})
     return _layout(fig, 60 + 55 * len(cells))
+
+
+def projection_figure(history: Sequence[tuple], projected: Sequence[tuple], lang: str) -> go.Figure:
+    """Monthly waiting with its straight-line projection (dotted)."""
+    fig = go.Figure([go.Scatter(x=[m for m, _ in history], y=[v for _, v in history], name=t("waiting", lang),
+                                mode="lines+markers", connectgaps=False)])
+    if projected:
+        start = [point for point in history if point[1] is not None][-1:]   # draw on from the last known month
+        projected = start + list(projected)
+        fig.add_trace(go.Scatter(x=[m for m, _ in projected], y=[v for _, v in projected],
+                                 name=t("projection", lang), mode="lines+markers", line={"dash": "dot"}))
+    fig.update_layout(legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
+    return _layout(fig, 320)

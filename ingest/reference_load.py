@@ -146,8 +146,8 @@ def initialise(warehouse: Warehouse, reference_dir: Path = REFERENCE_DIR) -> Ini
             if due(f"population:{path.name}", digest):
                 store_population(con, path, known)
                 run(con, RECORD_PART, [f"population:{path.name}", digest, now])
-    if changed or warehouse.latest_publication() is None:
-        warehouse.publish()
+    if changed or warehouse.applied_migrations or warehouse.latest_publication() is None:
+        warehouse.publish()   # readers get new reference data and a new schema at once
     return InitReport(warehouse.applied_migrations, changed)
 
 

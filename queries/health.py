@@ -55,3 +55,25 @@ def provider_reports(cur: duckdb.DuckDBPyConnection, at: datetime, days: int = E
     result = cur.execute(sql_file("provider_reports"), {"at": at, "days": days})
     names = [d[0] for d in result.description]
     return [ProviderReports(**dict(zip(names, row))) for row in result.fetchall()]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    source_id: str
+    run_id: int
+    file_name: str | None
+    row_number: int | None
+    column_name: str | None
+    value: str | None
+    message_nl: str
+    message_en: str
+
+
+def recent_rejections(cur: duckdb.DuckDBPyConnection, per_source: int = 20) -> list[Rejection]:
+    """The rejected rows (with their messages) of each source's latest run that rejected any."""
+    result = cur.execute(sql_file("recent_rejections"), {"per_source": per_source})
+    return [Rejection(*row) for row in result.fetchall()]
+
+
+def next_runs(cur: duckdb.DuckDBPyConnection) -> dict[str, datetime | None]:
+    return dict(cur.execute(sql_file("next_runs")).fetchall())

@@ -30,3 +30,15 @@ def week_ends(end: datetime, weeks: int) -> list[datetime]:
             - timedelta(microseconds=1) for k in range(weeks - 1, -1, -1)]
     past = [e.astimezone(timezone.utc) for e in ends if e < local]
     return past[-(weeks - 1):] + [end.astimezone(timezone.utc)] if weeks > 1 else [end.astimezone(timezone.utc)]
+
+
+def month_ends(end: datetime, months: int) -> list[datetime]:
+    """`months` moments: the ends (last microsecond, Dutch time) of the months before `end`, then `end`."""
+    local = end.astimezone(AMSTERDAM)
+    first_of_month = date(local.year, local.month, 1)
+    ends = []
+    for back in range(months - 1, 0, -1):
+        year, month = divmod(first_of_month.year * 12 + first_of_month.month - 1 - (back - 1), 12)
+        start_of_next = datetime.combine(date(year, month + 1, 1), time(), tzinfo=AMSTERDAM)
+        ends.append((start_of_next - timedelta(microseconds=1)).astimezone(timezone.utc))
+    return ends + [end.astimezone(timezone.utc)]

@@ -1,0 +1,122 @@
+"""Inkoop: per region the places against the norm and the national median, 12-month trend with projection."""
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
+from dashboard.data import snapshot
+from dashboard.figures import projection_figure
+from dashboard.i18n import lang_of, t
+from dashboard.urlstate import with_params
+from queries.errors import NoPublishedData
+from queries.moments import as_of, month_ends
+from queries.projection import project_linear
+from queries.reference import care_labels, region_levels, reported_combinations
+from queries.shortfall import Shortfall, figures_at, shortfall
+
+dash.register_page(__name__, path="/inkoop", name="Inkoop", title="Inkoop — capaciteit en wachtlijsten")
+
+TREND_MONTHS = 12
+PROJECTION_DAYS = [30, 61, 91]
+NATIONAL = ("nederland", "NL")
+
+
+def layout(**query: str) -> html.Div:
+    lang = lang_of(query)
+    try:
+        with snapshot() as (publication, cur):
+            levels = region_levels(cur)
+            level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
+            combos = reported_combinations(cur)
+            labels = care_labels(cur)
+            care_type = query.get("care_type") if query.get("care_type") in {c for c, _ in combos} else "shelter"
+            groups = [g for c, g in combos if c == care_type]
+            target_group = query.get("target_group") if query.get("target_group") in groups else groups[0]
+            moment = as_of(query.get("at"))
+            cells = shortfall(cur, level, moment, care_type, target_group)
+            region = query.get("region") if query.get("region") in {c.region_code for c in cells} else None
+            trend_level, trend_region = (level, region) if region else NATIONAL
+            monthly = figures_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type, target_group,
+                                 only_region=trend_region)
+    except NoPublishedData:
+        return frame(lang, "/inkoop", None, [empty_state(lang, t("no_published", lang))], query)
+    name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
+    controls = html.Div([
+        labelled_dropdown("purchasing-level", t("level", lang),
+                          [{"label": l.label(lang), "value": l.level} for l in levels], level),
+        labelled_dropdown("purchasing-care-type", t("care_type", lang),
+                          [{"label": name("care_type", c), "value": c} for c in dict.fromkeys(c for c, _ in combos)],
+                          care_type),
+        labelled_dropdown("purchasing-target-group", t("target_group", lang),
+                          [{"label": name("target_group", g), "value": g} for g in groups], target_group),
+        labelled_dropdown("purchasing-region", t("trend_region", lang),
+                          [{"label": t("whole_country", lang), "value": ""}] +
+                          [{"label": c.region_name, "value": c.region_code}
+                           for c in sorted(cells, key=lambda c: c.region_name)], region or ""),
+    ], className="controls", role="search")
+    download = {"level": level, "care_type": care_type, "target_group": target_group, "at": query.get("at")}
+    body = [html.H1(t("purchasing_title", lang)), controls,
+            html.P([html.A(t("download_csv", lang), href=href("/api/v1/shortfall", lang, **download, format="csv"),
+                           id="download-csv", className="button-link", download="inkoop.csv"), " ",
+                    html.A(t("download_xlsx", lang), href=href("/api/v1/shortfall", lang, **download,
+                                                              format="xlsx"),
+                           id="download-xlsx", className="button-link", download="inkoop.xlsx")]),
+            _table(cells, level, lang) if cells else empty_state(lang),
+            _trend(monthly, region and next(c.region_name for c in cells if c.region_code == region), lang)]
+    return frame(lang, "/inkoop", publication, body, query)
+
+
+def gap_to_median(cell: Shortfall) -> float | None:
+    """Places needed to reach the national median per 10,000 of the target group (0 when above it)."""
+    if cell.per_10k is None or cell.national_median_per_10k is None:
+        return None
+    return max(0.0, (cell.national_median_per_10k - cell.per_10k) * cell.target_population / 10_000)
+
+
+def _table(cells: list[Shortfall], level: str, lang: str) -> html.Section:
+    keys = ["region", "status", "places", "norm_places", "norm_gap", "per_10k", "national_median", "gap_to_median"]
+    header = html.Tr([html.Th(t(k, lang), scope="col", className=None if k in ("region", "status") else "num")
+                      for k in keys])
+    ordered = sorted(cells, key=lambda c: (-(c.norm_gap or 0), -(gap_to_median(c) or 0), c.region_name))
+    rows = [html.Tr([
+        html.Td(html.A(c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level))),
+        html.Td(status_badge(c.status, lang)),
+        html.Td(figure_number(c.places, lang, 1), className="num"),
+        html.Td(figure_number(c.norm_places, lang, 1) if c.norm_places is not None else t("no_norm", lang),
+                className="num"),
+        html.Td(figure_number(c.norm_gap, lang, 1), className="num"),
+        html.Td(figure_number(c.per_10k, lang, 2), className="num"),
+        html.Td(figure_number(c.national_median_per_10k, lang, 2), className="num"),
+        html.Td(figure_number(gap_to_median(c), lang, 1), className="num"),
+    ], **{"data-region": c.region_code}) for c in ordered]
+    return html.Section(html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="purchasing-table"),
+                                 className="table-scroll"), className="card")
+
+
+def _trend(monthly: list[Shortfall], region_name: str | None, lang: str) -> html.Section:
+    history = [(c.at, c.waiting) for c in monthly]
+    projection = project_linear(history, PROJECTION_DAYS)
+    title = f"{t('waiting_12m', lang)} — {region_name or t('whole_country', lang)}"
+    if all(v is None for _, v in history):
+        return html.Section([html.H2(title), empty_state(lang)], className="card")
+    explanation = [html.P(t("projection_explained", lang))]
+    if projection is None:
+        explanation = [html.P(t("projection_too_few", lang))]
+    else:
+        per_month = figure_number(projection.slope_per_day * 30.4375, lang, 1)
+        explanation.append(html.P(t("projection_slope", lang).format(n=per_month), id="projection-slope"))
+    return html.Section([
+        html.H2(title),
+        dcc.Graph(id="purchasing-trend", config={"displayModeBar": False},
+                  figure=projection_figure(history, projection.points if projection else [], lang)),
+        *explanation,
+    ], className="card")
+
+
+@callback(Output("_pages_location", "search", allow_duplicate=True),
+          Input("purchasing-level", "value"), Input("purchasing-care-type", "value"),
+          Input("purchasing-target-group", "value"), Input("purchasing-region", "value"),
+          State("_pages_location", "search"), prevent_initial_call=True)
+def keep_purchasing_in_url(level: str, care_type: str, target_group: str, region: str, search: str) -> str:
+    return with_params(search, level=level, care_type=care_type, target_group=target_group, region=region)

@@ -1,0 +1,92 @@
+"""Databronnen: every source's runs, failures, rejected rows and staleness; reports received per provider."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import dash
+from dash import html
+
+from dashboard.components import AMSTERDAM, empty_state, figure_number, frame
+from dashboard.data import snapshot
+from dashboard.i18n import lang_of, t
+from queries.errors import NoPublishedData
+from queries.health import (ProviderReports, Rejection, SourceHealth, next_runs, provider_reports,
+                            recent_rejections, source_health)
+from queries.moments import as_of
+
+dash.register_page(__name__, path="/databronnen", name="Databronnen",
+                   title="Databronnen — capaciteit en wachtlijsten")
+
+RUN_ICONS = {"ok": "✔", "partial": "▲", "failed": "✖", "unchanged": "="}
+
+
+def layout(**query: str) -> html.Div:
+    lang = lang_of(query)
+    try:
+        with snapshot() as (publication, cur):
+            moment = as_of(query.get("at"))
+            health = source_health(cur, moment)
+            planned = next_runs(cur)
+            rejections = recent_rejections(cur)
+            reports = provider_reports(cur, moment)
+    except NoPublishedData:
+        return frame(lang, "/databronnen", None, [empty_state(lang, t("no_published", lang))], query)
+    body = [html.H1(t("sources_title", lang)),
+            _sources(health, planned, lang) if health else empty_state(lang),
+            _rejections(rejections, lang),
+            _reports(reports, lang)]
+    return frame(lang, "/databronnen", publication, body, query)
+
+
+def when(moment: datetime | None, lang: str) -> str:
+    return t("never", lang) if moment is None else f"{moment.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}"
+
+
+def _outcome(status: str | None, lang: str) -> html.Span:
+    if status is None:
+        return html.Span(t("never", lang))
+    return html.Span([html.Span(RUN_ICONS[status], **{"aria-hidden": "true"}), " ", t(f"run_{status}", lang)],
+                     className=f"run run-{status}")
+
+
+def _sources(health: list[SourceHealth], planned: dict, lang: str) -> html.Section:
+    keys = ["source", "kind", "last_run", "run_status", "rows_loaded", "rows_rejected", "failures",
+            "stale_since", "next_run", "last_error"]
+    header = html.Tr([html.Th(t(k, lang), scope="col") for k in keys])
+    rows = [html.Tr([
+        html.Td(h.source_id), html.Td(h.kind), html.Td(when(h.last_run_at, lang)),
+        html.Td(_outcome(h.last_status, lang)),
+        html.Td(figure_number(h.last_rows_loaded, lang), className="num"),
+        html.Td(figure_number(h.last_rows_rejected, lang), className="num"),
+        html.Td(str(h.consecutive_failures), className="num"),
+        html.Td(when(h.stale_since, lang) if h.stale else t("fresh", lang), className="stale" if h.stale else None),
+        html.Td(when(planned.get(h.source_id), lang) if planned.get(h.source_id) else "–"),
+        html.Td((h.last_error_en if lang == "en" else h.last_error_nl) or "", className="reasons"),
+    ], **{"data-source": h.source_id}) for h in health]
+    return html.Section(html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="sources-table"),
+                                 className="table-scroll"), className="card")
+
+
+def _rejections(rejections: list[Rejection], lang: str) -> html.Section:
+    keys = ["source", "file", "row", "column", "value", "message"]
+    rows = [html.Tr([html.Td(r.source_id), html.Td(r.file_name or ""), html.Td(str(r.row_number or ""),
+                                                                             className="num"),
+                     html.Td(r.column_name or ""), html.Td(r.value or ""),
+                     html.Td(r.message_en if lang == "en" else r.message_nl, className="reasons")])
+            for r in rejections]
+    content = (html.Div(html.Table([html.Thead(html.Tr([html.Th(t(k, lang), scope="col") for k in keys])),
+                                    html.Tbody(rows)], id="rejections-table"), className="table-scroll")
+               if rows else html.P("–"))
+    return html.Section([html.H2(t("rejections_title", lang)), content], className="card")
+
+
+def _reports(reports: list[ProviderReports], lang: str) -> html.Section:
+    keys = ["provider", "services", "expected", "received", "share"]
+    rows = [html.Tr([html.Td(r.provider_name), html.Td(str(r.services), className="num"),
+                     html.Td(figure_number(r.expected_reports, lang), className="num"),
+                     html.Td(figure_number(r.received_reports, lang), className="num"),
+                     html.Td(f"{round(100 * r.share_received)}%", className="num")]) for r in reports]
+    content = (html.Div(html.Table([html.Thead(html.Tr([html.Th(t(k, lang), scope="col") for k in keys])),
+                                    html.Tbody(rows)], id="reports-table"), className="table-scroll")
+               if rows else empty_state(lang))
+    return html.Section([html.H2(t("reports_title", lang)), content], className="card")
