@@ -22,14 +22,12 @@ import duckdb
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
-from ingest.fields import CODES
-from ingest.reports import PROVIDER_COLUMNS, SOURCE_COLUMNS
 from queries.errors import CapacityError, NoPublishedData
 from queries.export import to_csv, to_xlsx
-from queries.health import source_health
+from queries.health import SOURCE_COLUMNS, source_health
 from queries.hsds import read_page
 from queries.moments import AMSTERDAM, as_of
-from queries.providers import SearchFilters, search_providers
+from queries.providers import PROVIDER_COLUMNS, VIOLENCE_PROFILES, SearchFilters, search_providers
 from queries.reference import care_labels, region_levels
 from queries.shortfall import REPORT_COLUMNS, shortfall
 
@@ -73,37 +71,38 @@ def shortfall_report() -> Response:
     moment, form = _moment(args), _choice(args, "format", FORMATS, "json")
     lang, framework = _choice(args, "lang", LANGUAGES, "nl"), _choice(args, "framework", FRAMEWORKS, None)
     level = args.get("level") or DEFAULT_LEVEL
-    with data.reader().cursor() as cur:
+    with data.snapshot() as (publication, cur):
         _known("level", level, [known.level for known in region_levels(cur)])
         care_type, target_group = _care_filters(cur, args)
         cells = shortfall(cur, level, moment, care_type, target_group, framework, args.get("region") or None)
     rows = [cell.report_row(lang) for cell in cells]
-    return _report(f"shortfall-{level}", form, REPORT_COLUMNS, rows, moment, {"level": level})
+    return _report(f"shortfall-{level}", form, REPORT_COLUMNS, rows, moment, {"level": level},
+                   publication.published_at)
 
 
 @blueprint.get("/api/v1/providers")
 def provider_report() -> Response:
     args = _checked(PROVIDER_PARAMETERS)
     moment, form = _moment(args), _choice(args, "format", FORMATS, "json")
-    with data.reader().cursor() as cur:
+    with data.snapshot() as (publication, cur):
         care_type, target_group = _care_filters(cur, args)
         filters = SearchFilters(
             gemeente=_gemeente(args), care_type=care_type, target_group=target_group,
             age=_whole(args, "age", 0, MAX_AGE), framework=_choice(args, "framework", FRAMEWORKS, None),
             language=args.get("language", "").strip().lower() or None,
-            violence_profile=_choice(args, "violence_profile", CODES["violence_profiles"], None),
+            violence_profile=_choice(args, "violence_profile", VIOLENCE_PROFILES, None),
             whole_family=_flag(args, "whole_family"), available_only=_flag(args, "available_only"))
         rows = [asdict(match) for match in search_providers(cur, filters, moment)]
-    return _report("providers", form, PROVIDER_COLUMNS, rows, moment)
+    return _report("providers", form, PROVIDER_COLUMNS, rows, moment, None, publication.published_at)
 
 
 @blueprint.get("/api/v1/sources")
 def source_report() -> Response:
     args = _checked(SOURCE_PARAMETERS)
     moment, form = _moment(args), _choice(args, "format", FORMATS, "json")
-    with data.reader().cursor() as cur:
+    with data.snapshot() as (publication, cur):
         rows = [asdict(health) for health in source_health(cur, moment)]
-    return _report("sources", form, SOURCE_COLUMNS, rows, moment)
+    return _report("sources", form, SOURCE_COLUMNS, rows, moment, None, publication.published_at)
 
 
 @blueprint.get("/api/hsds/services")
@@ -139,10 +138,9 @@ def _no_data(error: NoPublishedData) -> Response:
 
 
 def _report(name: str, form: str, columns: Sequence[str], rows: list[dict[str, Any]], moment: datetime,
-            extra: dict[str, Any] | None = None) -> Response:
-    """The rows as JSON (with the moment and publication) or as a CSV or XLSX download."""
+            extra: dict[str, Any] | None, published_at: str) -> Response:
+    """The rows as JSON (with the moment and the publication they come from) or as a CSV or XLSX download."""
     if form == "json":
-        published_at = data.reader().publication().published_at
         return _json({**(extra or {}), "at": _plain(moment), "published_at": published_at, "columns": list(columns),
                       "rows": [{column: _plain(row.get(column)) for column in columns} for row in rows]})
     file_name = f"{name}-{moment.astimezone(AMSTERDAM):%Y-%m-%d}.{form}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from queries.providers import VIOLENCE_PROFILES
+
 
 @dataclass(frozen=True)
 class Field:
@@ -108,8 +110,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "unit": ("place", "bed", "treatment_slot", "group_seat"),
     "status": ("open", "full", "waitlist", "closed", "unknown"),
     "framework": ("voluntary", "mandated", "both"),
-    "violence_profiles": ("intimate_terror", "family_in_stress", "long_term_care_needs",
-                          "child_behaviour_parenting_stress", "complex_conflict_divorce"),
+    "violence_profiles": VIOLENCE_PROFILES,
 }
 TRUE_WORDS = frozenset({"ja", "j", "yes", "y", "true", "waar", "1", "x"})
 FALSE_WORDS = frozenset({"nee", "n", "no", "false", "onwaar", "0", ""})

@@ -8,20 +8,12 @@ from pathlib import Path
 
 from queries.connection import PublishedReader
 from queries.export import to_csv, to_json, to_xlsx
-from queries.health import source_health
+from queries.health import SOURCE_COLUMNS, source_health
 from queries.moments import as_of
 from queries.paths import DataPaths
-from queries.providers import SearchFilters, search_providers
+from queries.providers import PROVIDER_COLUMNS, SearchFilters, search_providers
 from queries.shortfall import REPORT_COLUMNS, shortfall
 
-PROVIDER_COLUMNS = ("rank_group", "service_id", "service_name", "provider_name", "care_type", "target_groups",
-                    "framework", "age_min", "age_max", "whole_family", "languages", "violence_profiles",
-                    "fresh", "valid_at", "age_days", "unit", "maximum", "available", "reported_status",
-                    "waiting_count", "wait_days_intake", "wait_days_treatment", "phone", "email", "website",
-                    "referral_route")
-SOURCE_COLUMNS = ("source_id", "kind", "last_run_at", "last_status", "last_rows_in", "last_rows_loaded",
-                  "last_rows_rejected", "last_success_at", "consecutive_failures", "stale", "stale_since",
-                  "newest_valid_at", "last_error_nl", "last_error_en")
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,9 @@ import duckdb
 from .db import sql_file
 
 EXPECTED_REPORTS_DAYS = 90
+SOURCE_COLUMNS = ("source_id", "kind", "last_run_at", "last_status", "last_rows_in", "last_rows_loaded",
+                  "last_rows_rejected", "last_success_at", "consecutive_failures", "stale", "stale_since",
+                  "newest_valid_at", "last_error_nl", "last_error_en")
 
 
 @dataclass(frozen=True)

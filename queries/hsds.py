@@ -68,11 +68,20 @@ def service(row: dict[str, Any]) -> dict[str, Any]:
                       for code in row["languages"]],
         "phones": [{"id": child_id(service_id, "phone", row["phone"]), "service_id": service_id,
                     "number": row["phone"]}] if row["phone"] else [],
-        "service_areas": [{"id": child_id(service_id, "service_area", area["level"], area["code"]),
-                           "service_id": service_id, "name": area["name"]} for area in row["areas"]],
+        "service_areas": [service_area(service_id, area) for area in row["areas"]],
         "capacities": capacities(service_id, row),
         "attributes": [attribute(service_id, code, value) for code, value in attribute_codes(row)],
     })
+
+
+def service_area(service_id: str, area: dict[str, str]) -> dict[str, str]:
+    """A municipality by its exact name; a region as `level:code` (what our reader accepts back), named in the
+    description."""
+    if area["level"] == "gemeente":
+        return {"id": child_id(service_id, "service_area", area["level"], area["code"]), "service_id": service_id,
+                "name": area["name"]}
+    return {"id": child_id(service_id, "service_area", area["level"], area["code"]), "service_id": service_id,
+            "name": f"{area['level']}:{area['code']}", "description": area["name"]}
 
 
 def capacities(service_id: str, row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,6 +9,15 @@ import duckdb
 from .db import sql_file
 
 
+VIOLENCE_PROFILES = ("intimate_terror", "family_in_stress", "long_term_care_needs",
+                     "child_behaviour_parenting_stress", "complex_conflict_divorce")
+PROVIDER_COLUMNS = ("rank_group", "service_id", "service_name", "provider_name", "care_type", "target_groups",
+                    "framework", "age_min", "age_max", "whole_family", "languages", "violence_profiles",
+                    "fresh", "valid_at", "age_days", "unit", "maximum", "available", "reported_status",
+                    "waiting_count", "wait_days_intake", "wait_days_treatment", "phone", "email", "website",
+                    "referral_route")
+
+
 @dataclass(frozen=True)
 class SearchFilters:
     gemeente: str | None = None

@@ -10,14 +10,12 @@ from dashboard.i18n import lang_of, t
 from dashboard.urlstate import parse_search, with_params
 from queries.errors import CapacityError, NoPublishedData
 from queries.moments import as_of
-from queries.providers import ProviderMatch, SearchFilters, search_providers
+from queries.providers import VIOLENCE_PROFILES, ProviderMatch, SearchFilters, search_providers
 from queries.reference import care_labels, municipalities, reported_combinations, service_languages
 
 dash.register_page(__name__, path="/zoek", name="Zoek aanbod", title="Zoek aanbod — capaciteit en wachtlijsten")
 
 FRAMEWORKS = ("voluntary", "mandated")
-VIOLENCE_PROFILES = ("intimate_terror", "family_in_stress", "long_term_care_needs",
-                     "child_behaviour_parenting_stress", "complex_conflict_divorce")
 REASONS = ("no_service", "no_room", "wait_too_long", "not_eligible", "other")
 FILTER_IDS = ("gemeente", "care_type", "target_group", "age", "framework", "language", "violence_profile")
 
