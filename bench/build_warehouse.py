@@ -56,7 +56,7 @@ def build(root: Path, services: int, observations: int) -> None:
         initialise(warehouse)
         with warehouse.transaction() as con:
             run(con, "INSERT INTO source (source_id, kind, location, schedule, registered_at) VALUES ('bench', 'file', 'bench', '15m', now()) ON CONFLICT DO NOTHING")
-            run(con, "INSERT INTO ingest_run VALUES (1, 'bench', now(), now(), 'ok', 0, 0, 0, NULL, NULL, NULL, NULL)"
+            run(con, "INSERT INTO ingest_run VALUES (nextval('ingest_run_id'), 'bench', now(), now(), 'ok', 0, 0, 0, NULL, NULL, NULL, NULL)"
                      " ON CONFLICT DO NOTHING")
             run(con, PROVIDERS)
             run(con, SERVICES, {"services": services})

@@ -9,7 +9,7 @@ from dash import ClientsideFunction, Input, Output, html
 from queries import settings
 from queries.paths import DataPaths
 
-from . import data
+from . import api, data
 
 INDEX = """<!DOCTYPE html>
 <html lang="nl">
@@ -25,6 +25,7 @@ def create_app(paths: DataPaths) -> dash.Dash:
                     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
     app.index_string = INDEX
     app.layout = html.Div([dash.page_container, html.Div(id="page-language", hidden=True)])
+    app.server.register_blueprint(api.blueprint)
     app.clientside_callback(ClientsideFunction("capacity", "setLanguage"),
                             Output("page-language", "children"), Input("_pages_location", "search"))
     return app

@@ -139,6 +139,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "run_ok": ("goed", "ok"), "run_partial": ("deels", "partial"), "run_failed": ("mislukt", "failed"),
     "run_unchanged": ("ongewijzigd", "unchanged"), "fresh": ("actueel", "fresh"),
     "never": ("nooit", "never"),
+    "signals": ("Meldingen", "Signals"),
+    "no_signals": ("Geen meldingen van onvervulde vraag.", "No signals of unmet demand."),
 }
 
 STATUS_ICONS = {"red": "✖", "amber": "▲", "green": "✔", "grey": "?"}

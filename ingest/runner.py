@@ -20,12 +20,13 @@ from queries.warehouse import Warehouse
 
 from .config import SourceConfig
 from .fetch import FetchError
-from .load import (feed_state, file_loaded, load_records, next_run_id, record_feed_state, record_file, record_rejected,
-                   record_run, register_source)
+from .load import (LoadResult, feed_state, file_loaded, load_records, next_run_id, record_feed_state, record_file,
+                   record_rejected, record_run, register_source)
 from .quarantine import archive_file, quarantine_file, write_rejected_report
-from .records import StructuralError
+from .records import Extract, StructuralError
+from .signals import SUBMISSION_KIND, CheckedSignal, check_signal, load_signal
 from .sources import Batch, FeedMemory, kind_of
-from .validate import Reference, SourceRules, validate
+from .validate import Reference, SourceRules, Validated, validate
 
 log = logging.getLogger("capacity.ingest")
 
@@ -104,7 +105,7 @@ class SourceRunner:
             return
         try:
             extract = batch.read()
-            validated = validate(extract, _rules(source), self._reference(), started)
+            validated = self._validate(source, extract, started)
         except StructuralError as error:
             self._record_failure(source, started, batch, "quarantined", error.nl, error.en)
             if batch.inbox_file is not None:
@@ -123,7 +124,7 @@ class SourceRunner:
                 now = datetime.now(timezone.utc)
                 self._register(con, source, now)
                 run_id = next_run_id(con)
-                result = load_records(con, source.id, run_id, validated.records, now)
+                result = self._load(con, source, run_id, validated, now)
                 rejected = validated.rejected + result.rejected
                 rejected_rows = len({e.row for e in rejected})
                 status = "partial" if rejected else "ok" if result.loaded else "unchanged"
@@ -145,6 +146,19 @@ class SourceRunner:
         summary.add(status, result.loaded, rejected_rows, result.unchanged)
         log.info("source %s: %s %s loaded=%d rejected=%d", source.id, batch.name, status, result.loaded,
                  rejected_rows)
+
+    def _validate(self, source: SourceConfig, extract: Extract, now: datetime) -> Validated | CheckedSignal:
+        """Capacity rows are validated row by row; a demand signal (kind `submission`) is checked whole."""
+        if source.kind == SUBMISSION_KIND:
+            return check_signal(extract, self._reference(), now)
+        return validate(extract, _rules(source), self._reference(), now)
+
+    @staticmethod
+    def _load(con: duckdb.DuckDBPyConnection, source: SourceConfig, run_id: int,
+              validated: Validated | CheckedSignal, now: datetime) -> LoadResult:
+        if isinstance(validated, CheckedSignal):
+            return load_signal(con, source.id, run_id, validated)
+        return load_records(con, source.id, run_id, validated.records, now)
 
     def _memory(self, source: SourceConfig) -> FeedMemory:
         with self.warehouse.lock:

@@ -16,6 +16,7 @@ from .config import SourceConfig, load_sources
 from .reference_load import initialise
 from .runner import RunSummary, SourceRunner
 from .schedule import TIMEZONE, build_trigger
+from .signals import signal_source
 from .single_instance import IngestLock
 
 log = logging.getLogger("capacity.ingest")
@@ -27,7 +28,7 @@ PUBLISH_EVERY_SECONDS = 2
 def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | None = None) -> int:
     """Run the scheduler until stopped, or (with `once`) run sources now and report. Exit code 1 when one failed."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    sources = load_sources(config_path)
+    sources = with_builtin_sources(load_sources(config_path), paths)
     with IngestLock(paths.ingest_lock), Warehouse(paths) as warehouse:
         initialise(warehouse)
         runner = SourceRunner(warehouse, paths)
@@ -35,6 +36,24 @@ def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | No
             return _run_once(runner, _select(sources, once))
         _run_scheduler(runner, sources)
     return 0
+
+
+def builtin_sources(paths: DataPaths) -> list[SourceConfig]:
+    """The sources the ingester always runs besides the configured ones: the web's demand signals."""
+    return [signal_source(paths)]
+
+
+def with_builtin_sources(configured: list[SourceConfig], paths: DataPaths) -> list[SourceConfig]:
+    """The configured sources followed by the built-in ones, whose ids no configured source may take."""
+    builtin = builtin_sources(paths)
+    taken = sorted({source.id for source in builtin} & {source.id for source in configured})
+    if taken:
+        from .config import ConfigError
+
+        raise ConfigError(f"Bron-id(s) {', '.join(taken)} zijn ingebouwd; kies voor de geconfigureerde bron een "
+                          "ander id", f"Source id(s) {', '.join(taken)} are built in; give the configured source "
+                          "another id")
+    return configured + builtin
 
 
 def _raise_keyboard_interrupt(*_: object) -> None:

@@ -6,16 +6,18 @@ Municipalities (inhabitants; aged 0-14; aged 15-24 -> children = 0-14 + 0.3 x 15
   GM0003 50,000; 8,000; 6,000 -> 9,800      GM0006 22,000; 3,000; 2,000 -> 3,600
 Level `testregio`: A = GM0001+GM0002 (100,000; children 19,500; adults 80,500),
 B = GM0003+GM0004 (100,000; 18,000; 82,000), C = GM0005 (20,000; 3,600; 16,400; no service at all),
-D = GM0006 (22,000; 3,600; 18,400). Level `land`: NL = all six.
+D = GM0006 (22,000; 3,600; 18,400). Level `nederland`: NL = all six.
 """
 from __future__ import annotations
 
 import tomllib
+
+import shapely
 from datetime import datetime, timezone
 
 from ingest.load import refresh_first_valid_at
 from ingest.reference_load import store_care_domain
-from queries.db import run
+from queries.db import run, scalar
 from queries.paths import DataPaths
 from queries.settings import REFERENCE_DIR
 from queries.warehouse import Warehouse
@@ -69,19 +71,27 @@ def build(paths: DataPaths) -> None:
         warehouse.publish()
 
 
+def _box(gm: str) -> shapely.Polygon:
+    """A made-up square per municipality, side by side along the coast."""
+    index = int(gm[2:])
+    return shapely.box(4.0 + 0.3 * index, 52.0, 4.3 + 0.3 * index, 52.3)
+
+
 def _geography(con) -> None:
-    for level in ("testregio", "land"):
+    for level in ("testregio", "nederland"):
         run(con, "INSERT INTO region_level VALUES (?, ?, ?, 'loaded', ?, 1, 'fixture', 'x', now())",
             [level, level, level, level == "testregio"])
     for code in "ABCD":
-        run(con, "INSERT INTO region VALUES ('testregio', ?, ?, '{}')", [code, f"Regio {code}"])
-    run(con, "INSERT INTO region VALUES ('land', 'NL', 'Land', '{}')")
+        shape = shapely.union_all([_box(gm) for gm, values in MUNICIPALITIES.items() if values[3] == code])
+        run(con, "INSERT INTO region VALUES ('testregio', ?, ?, ?)", [code, f"Regio {code}", shapely.to_geojson(shape)])
+    whole = shapely.union_all([_box(gm) for gm in MUNICIPALITIES])
+    run(con, "INSERT INTO region VALUES ('nederland', 'NL', 'Nederland', ?)", [shapely.to_geojson(whole)])
     for gm, (inhabitants, young, youth, region) in MUNICIPALITIES.items():
-        run(con, "INSERT INTO municipality VALUES (?, ?, '{}')", [gm, f"Gemeente {gm[-1]}"])
+        run(con, "INSERT INTO municipality VALUES (?, ?, ?)", [gm, f"Gemeente {gm[-1]}", shapely.to_geojson(_box(gm))])
         run(con, "INSERT INTO population VALUES (?, DATE '2024-01-01', ?, ?, ?, NULL, NULL, NULL, 'fixture')",
             [gm, inhabitants, young, youth])
         run(con, "INSERT INTO region_membership VALUES ('testregio', ?, ?)", [gm, region])
-        run(con, "INSERT INTO region_membership VALUES ('land', ?, 'NL')", [gm])
+        run(con, "INSERT INTO region_membership VALUES ('nederland', ?, 'NL')", [gm])
 
 
 def _services(con) -> None:
@@ -98,10 +108,12 @@ def _services(con) -> None:
     for service_id, attributes in ATTRIBUTES.items():
         for column, value in attributes.items():
             run(con, f"UPDATE service SET {column} = ? WHERE service_id = ?", [value, service_id])
-    run(con, "INSERT INTO ingest_run VALUES (1, ?, now(), now(), 'ok', 13, 13, 0, 'fixture', NULL, NULL, NULL)",
-        [SOURCE])
+    run_id = scalar(con, "SELECT nextval('ingest_run_id')")
+    run(con, "INSERT INTO ingest_run VALUES (?, ?, now(), now(), 'ok', 13, 13, 0, 'fixture', NULL, NULL, NULL)",
+        [run_id, SOURCE])
     for service_id, valid_at, maximum, available, waiting, intake, treatment in OBSERVATIONS:
         status = "open" if available else "full"
-        run(con, """INSERT INTO capacity_observation VALUES (?, ?::TIMESTAMPTZ, ?, 'place', ?, ?, ?, ?, ?, ?, 1, ?)""",
-            [service_id, valid_at + "+00", SOURCE, maximum, available, status, waiting, intake, treatment, LOADED_AT])
+        run(con, """INSERT INTO capacity_observation VALUES (?, ?::TIMESTAMPTZ, ?, 'place', ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [service_id, valid_at + "+00", SOURCE, maximum, available, status, waiting, intake, treatment, run_id,
+             LOADED_AT])
     refresh_first_valid_at(con)

@@ -219,7 +219,7 @@ def test_sources_row(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(("path", "params", "name", "value", "en"), [
-    ("/api/v1/shortfall", {"level": "planet"}, "level", "planet", "choose from testregio, land"),
+    ("/api/v1/shortfall", {"level": "planet"}, "level", "planet", "choose from testregio, nederland"),
     ("/api/v1/shortfall", {"level": "testregio", "at": "30-06-2026"}, "at", "30-06-2026",
      "not a date (2026-06-30) or moment (2026-06-30T14:00)"),
     ("/api/v1/shortfall", {"level": "testregio", "format": "pdf"}, "format", "pdf", "choose from json, csv, xlsx"),
@@ -251,7 +251,7 @@ def test_bad_parameters_are_refused_naming_them(client: httpx.Client, path: str,
 
 def test_dutch_message_and_the_default_level(client: httpx.Client) -> None:
     error = get(client, "/api/v1/shortfall").json()["error"]      # the fixture world has no veilig_thuis level
-    assert error["nl"] == "ongeldige parameter level='veilig_thuis': kies uit testregio, land"
+    assert error["nl"] == "ongeldige parameter level='veilig_thuis': kies uit testregio, nederland"
 
 
 def test_only_get(client: httpx.Client) -> None:

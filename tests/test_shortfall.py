@@ -5,7 +5,6 @@ Freshness windows: shelter 2 days, trauma care and perpetrator programmes 35 day
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -160,7 +159,7 @@ def test_filters_and_region(reader: PublishedReader) -> None:
 
 def test_regional_totals_add_up_to_the_national_total(reader: PublishedReader) -> None:
     regional = cells(reader, "2026-06-30")
-    national = cells(reader, "2026-06-30", level="land")
+    national = cells(reader, "2026-06-30", level="nederland")
     for care_type, group in [("shelter", "adult_victim"), ("trauma_care", "child"), ("trauma_care", "adult_victim")]:
         for figure in ("places", "available", "waiting"):
             parts = [getattr(regional[(r, care_type, group)], figure) for r in "ABCD"]

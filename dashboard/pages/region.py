@@ -14,6 +14,7 @@ from queries.moments import as_of
 from queries.providers import ProviderMatch, SearchFilters, search_providers
 from queries.reference import care_labels, region_levels_of, reported_combinations
 from queries.shortfall import Gap, Shortfall, coverage_gaps, shortfall, trends
+from queries.signals import REASONS, DemandSignals, demand_signals
 
 dash.register_page(__name__, path_template="/regio/<region_code>", name="Regio",
                    title="Regio — capaciteit en wachtlijsten")
@@ -40,6 +41,7 @@ def layout(region_code: str = "", **query: str) -> html.Div:
             series = trends(cur, level, region_code, care_type, target_group, moment, TREND_WEEKS)
             services = search_providers(cur, SearchFilters(level=level, region=region_code), moment)
             gaps = coverage_gaps(cur, level, moment, region=region_code)
+            signals = demand_signals(cur, level, moment, region=region_code)
     except NoPublishedData:
         return frame(lang, path, None, [empty_state(lang, t("no_published", lang))], query)
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
@@ -49,6 +51,7 @@ def layout(region_code: str = "", **query: str) -> html.Div:
         _trend(series, combos, care_type, target_group, name, lang),
         _versus(cells, name, lang),
         _gaps(gaps, lang),
+        _signals(signals, name, lang),
         _services(services, name, lang),
     ]
     return frame(lang, path, publication, body, query)
@@ -117,6 +120,18 @@ def _gaps(gaps: list[Gap], lang: str) -> html.Section:
     return html.Section([html.H2(t("gaps_title", lang)),
                          html.Ul(items, id="region-gaps") if items else html.P(t("no_gaps", lang))],
                         className="card")
+
+
+def _signals(signals: list[DemandSignals], name, lang: str) -> html.Section:
+    """Professionals' anonymous 'searched, found nothing' signals: unmet demand the figures do not show."""
+    keys = ["care_type", "target_group", "signals"] + [f"reason_{r}" for r in REASONS]
+    header = html.Tr([html.Th(t(k, lang), scope="col") for k in keys])
+    rows = [html.Tr([html.Td(name("care_type", s.care_type)), html.Td(name("target_group", s.target_group)),
+                     html.Td(str(s.signals), className="num")] +
+                    [html.Td(str(getattr(s, r)), className="num") for r in REASONS]) for s in signals]
+    content = (html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-signals"),
+                        className="table-scroll") if rows else html.P(t("no_signals", lang)))
+    return html.Section([html.H2(t("signals_title", lang)), content], className="card")
 
 
 def _services(services: list[ProviderMatch], name, lang: str) -> html.Section:

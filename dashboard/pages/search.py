@@ -29,7 +29,7 @@ def layout(**query: str) -> html.Div:
             combos = reported_combinations(cur)
             languages = service_languages(cur)
             filters = _filters(query, {code for code, _ in places})
-            matches = search_providers(cur, filters, as_of(None)) if filters.gemeente else []
+            matches = search_providers(cur, filters, as_of(query.get("at"))) if filters.gemeente else []
     except NoPublishedData:
         return frame(lang, "/zoek", None, [empty_state(lang, t("no_published", lang))], query)
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])

@@ -50,7 +50,8 @@ class SourceKind(Protocol):
         ...
 
 
-KIND_CLASSES = {"file": ("files", "FileSource"), "http": ("feed", "FeedSource"), "hsds": ("hsds", "HsdsSource")}
+KIND_CLASSES = {"file": ("files", "FileSource"), "http": ("feed", "FeedSource"), "hsds": ("hsds", "HsdsSource"),
+                "submission": ("submissions", "SubmissionSource")}   # built in only (ingest/signals.py)
 
 
 def kind_of(source: SourceConfig) -> SourceKind:

@@ -34,7 +34,9 @@ SELECT s.source_id, s.kind, s.location, s.schedule,
            AS consecutive_failures,
        w.freshness_days, n.newest_valid_at,
        n.newest_valid_at + to_days(w.freshness_days) AS stale_since,
-       n.newest_valid_at IS NULL OR m.at_ts - n.newest_valid_at > to_days(w.freshness_days) AS stale,
+       -- submissions (anonymous signals) carry no capacity figures, so they are never stale
+       s.kind <> 'submission' AND (n.newest_valid_at IS NULL OR m.at_ts - n.newest_valid_at > to_days(w.freshness_days))
+           AS stale,
        coalesce(ld.rows_loaded_total, 0) AS rows_loaded_total
 FROM source AS s
 CROSS JOIN moment AS m
