@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from queries.db import rows
+from queries.db import rows, run
 from queries.paths import DataPaths
 from queries.warehouse import Warehouse
 
@@ -33,6 +33,7 @@ log = logging.getLogger("capacity.ingest")
 REFERENCE_CARE_TYPES = "SELECT care_type, label_nl, label_en FROM care_type"
 REFERENCE_TARGET_GROUPS = "SELECT target_group, label_nl, label_en FROM target_group"
 REFERENCE_MUNICIPALITIES = "SELECT gemeente_code, name FROM municipality"
+UPDATE_NEXT_RUN = "UPDATE source SET next_run_at = ? WHERE source_id = ?"
 REFERENCE_REGIONS = "SELECT level, region_code FROM region WHERE level <> 'gemeente'"
 
 
@@ -72,7 +73,9 @@ class SourceRunner:
     def __init__(self, warehouse: Warehouse, paths: DataPaths) -> None:
         self.warehouse = warehouse
         self.paths = paths
-        self.publish_requested = threading.Event()
+        self.publish_requested = threading.Event()   # figures changed: publish soon
+        self.ledger_changed = threading.Event()      # only the run ledger changed: publish now and then
+        self.last_published = 0.0
 
     def run(self, source: SourceConfig) -> RunSummary:
         summary = RunSummary(source.id)
@@ -202,12 +205,19 @@ class SourceRunner:
         else:
             record_file(con, source.id, batch.content_hash, batch.name, batch.size, outcome, run_id, now)
 
+    def record_next_run(self, source_id: str, next_run_at: datetime | None) -> None:
+        """The scheduler's next planned run of a source (shown on the data-health page)."""
+        with self.warehouse.transaction() as con:
+            run(con, UPDATE_NEXT_RUN, [next_run_at, source_id])
+        self.ledger_changed.set()
+
     def _record_unchanged(self, source: SourceConfig, started: datetime, batch: Batch | None) -> None:
         with self.warehouse.transaction() as con:
             now = datetime.now(timezone.utc)
             self._register(con, source, now)
             record_run(con, next_run_id(con), source.id, started, now, "unchanged", 0, 0, 0,
                        batch.name if batch else None, batch.content_hash if batch else None, None)
+        self.ledger_changed.set()
 
     def _record_failure(self, source: SourceConfig, started: datetime, batch: Batch | None, outcome: str | None,
                         nl: str, en: str) -> None:

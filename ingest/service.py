@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from datetime import datetime
 from pathlib import Path
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -23,6 +25,7 @@ log = logging.getLogger("capacity.ingest")
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
 FETCH_THREADS = 4
 PUBLISH_EVERY_SECONDS = 2
+LEDGER_PUBLISH_SECONDS = 60
 
 
 def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | None = None) -> int:
@@ -60,10 +63,15 @@ def _raise_keyboard_interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def publish_if_requested(runner: SourceRunner) -> None:
-    """Publish for readers once after any number of committed runs (coalesces bursts of small runs)."""
-    if runner.publish_requested.is_set():
+def publish_if_requested(runner: SourceRunner, ledger_every_seconds: float = LEDGER_PUBLISH_SECONDS) -> None:
+    """Publish for readers once after any number of committed runs (coalesces bursts of small runs); runs that
+    only added ledger rows (unchanged, next planned run) are published at most every `ledger_every_seconds`."""
+    now = time.monotonic()
+    ledger_due = runner.ledger_changed.is_set() and now - runner.last_published >= ledger_every_seconds
+    if runner.publish_requested.is_set() or ledger_due:
         runner.publish_requested.clear()
+        runner.ledger_changed.clear()
+        runner.last_published = now
         runner.warehouse.publish()
 
 
@@ -81,7 +89,7 @@ def _select(sources: list[SourceConfig], ids: list[str]) -> list[SourceConfig]:
 
 def _run_once(runner: SourceRunner, sources: list[SourceConfig]) -> int:
     summaries: list[RunSummary] = [runner.run(source) for source in sources]
-    publish_if_requested(runner)
+    publish_if_requested(runner, ledger_every_seconds=0)
     for summary in summaries:
         print(summary.line())
     return 1 if any(summary.status == "failed" for summary in summaries) else 0
@@ -95,6 +103,10 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
                           name=f"source {source.id}", next_run_time=datetime.now().astimezone())
     scheduler.add_job(publish_if_requested, "interval", seconds=PUBLISH_EVERY_SECONDS, args=[runner],
                       id="publish", name="publish for readers")
+    scheduler.add_listener(lambda event: _record_next_run(scheduler, runner, event.job_id),
+                           EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    for source in sources:
+        runner.record_next_run(source.id, scheduler.get_job(source.id).next_run_time)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     log.info("ingest started: %d source(s), data folder %s", len(sources), runner.paths.root)
     try:
@@ -102,5 +114,12 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
     except (KeyboardInterrupt, SystemExit):
         if scheduler.running:
             scheduler.shutdown(wait=True)   # let running source jobs commit or roll back first
-    publish_if_requested(runner)
+    publish_if_requested(runner, ledger_every_seconds=0)
     log.info("ingest stopped")
+
+
+def _record_next_run(scheduler: BlockingScheduler, runner: SourceRunner, job_id: str) -> None:
+    """After a source's job, keep its next planned run in the warehouse (for the data-health page)."""
+    job = scheduler.get_job(job_id)
+    if job is not None and job_id != "publish":
+        runner.record_next_run(job_id, job.next_run_time)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 import signal
 import subprocess
 import sys
@@ -88,3 +89,37 @@ def test_config_defaults_to_local_sources_toml_else_the_demo(tmp_path: Path) -> 
         assert config_path("other.toml") == tmp_path / "other.toml"
     finally:
         os.chdir(previous)
+
+
+@pytest.mark.timeout(90)
+def test_ingest_records_each_sources_next_planned_run(tmp_path: Path) -> None:
+    from queries.connection import PublishedReader
+    from queries.errors import NoPublishedData
+    from queries.health import next_runs
+    from queries.paths import DataPaths
+
+    config = tmp_path / "sources.toml"
+    config.write_text('[[sources]]\nid = "hourly"\nkind = "file"\nschedule = "1h"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPACITY_")}
+    ingest = subprocess.Popen([sys.executable, "-m", "ingest.cli", "ingest", "--data-dir", str(tmp_path / "data"),
+                               "--config", str(config)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        reader = PublishedReader(DataPaths(tmp_path / "data"), poll_seconds=0)
+        deadline = time.monotonic() + 60
+        planned = None
+        while planned is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                with reader.cursor() as cur:
+                    planned = next_runs(cur).get("hourly")
+            except NoPublishedData:
+                continue
+        # the first run happens at start; the next one an hour later (within the small jitter)
+        assert planned is not None
+        ahead = (planned - datetime.now(timezone.utc)).total_seconds()
+        assert 3300 < ahead <= 3605, ahead
+        reader.close()
+    finally:
+        ingest.send_signal(signal.SIGTERM)
+        assert ingest.wait(timeout=30) == 0
