@@ -120,15 +120,17 @@ def trends(cur: duckdb.DuckDBPyConnection, level: str, region: str, care_type: s
     return figures_at(cur, level, week_ends(end, weeks), care_type, target_group, only_region=region)
 
 
-def coverage_gaps(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, region: str | None = None
-                  ) -> list[Gap]:
-    """Combinations without any service, including perpetrator programmes per framework."""
+def coverage_gaps(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, region: str | None = None,
+                  cells: list[Shortfall] | None = None) -> list[Gap]:
+    """Combinations without any service, including perpetrator programmes per framework. `cells` may hand in
+    the shortfall already computed for the same level, moment and region."""
     names = care_labels(cur)
-    gaps = [_gap(cell, None, names) for cell in shortfall(cur, level, at, region=region) if cell.services == 0]
+    cells = shortfall(cur, level, at, region=region) if cells is None else cells
+    gaps = [_gap(cell, None, names) for cell in cells if cell.services == 0]
     for framework in FRAMEWORK_WORDS:
-        gaps += [_gap(cell, framework, names)
-                 for cell in shortfall(cur, level, at, care_type=FRAMEWORK_CARE_TYPE, framework=framework,
-                                       region=region) if cell.services == 0]
+        framework_cells = figures_at(cur, level, [at], care_type=FRAMEWORK_CARE_TYPE, framework=framework,
+                                     only_region=region)
+        gaps += [_gap(cell, framework, names) for cell in framework_cells if cell.services == 0]
     return sorted(gaps, key=lambda g: (g.region_code, g.care_type, g.target_group, g.framework or ""))
 
 

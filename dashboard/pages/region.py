@@ -40,7 +40,7 @@ def layout(region_code: str = "", **query: str) -> html.Div:
             care_type, target_group = _chosen(cells, combos, query)
             series = trends(cur, level, region_code, care_type, target_group, moment, TREND_WEEKS)
             services = search_providers(cur, SearchFilters(level=level, region=region_code), moment)
-            gaps = coverage_gaps(cur, level, moment, region=region_code)
+            gaps = coverage_gaps(cur, level, moment, region=region_code, cells=cells)
             signals = demand_signals(cur, level, moment, region=region_code)
     except NoPublishedData:
         return frame(lang, path, None, [empty_state(lang, t("no_published", lang))], query)

@@ -1,5 +1,6 @@
 -- Provider search: services whose area covers a municipality, with their latest figures at $at, ranked:
--- fresh with room first (most room first), then fresh by shortest wait, then stale or unreported.
+-- fresh with room first (most room first), then fresh by shortest wait, then stale or unreported
+-- (ties of the latest figure: the latest loaded).
 -- Parameters: $gemeente, $level + $region (services touching a region), $care_type, $target_group, $age,
 -- $framework, $language, $violence_profile, $whole_family, $available_only, $at (each filter NULL for all).
 -- No address exists to return.
@@ -37,24 +38,27 @@ candidates AS (
 ),
 moment AS (SELECT $at::TIMESTAMPTZ AS at_ts),
 latest AS (
-    SELECT c.service_id, o.valid_at, o.source_id, o.unit, o.maximum, o.available, o.status AS reported_status,
-           o.waiting_count, o.wait_days_intake, o.wait_days_treatment
-    FROM candidates AS c
-    CROSS JOIN moment AS m
-    ASOF JOIN capacity_observation AS o ON o.service_id = c.service_id AND o.valid_at <= m.at_ts
+    SELECT o.service_id,
+           arg_max({'valid_at': o.valid_at, 'source_id': o.source_id, 'unit': o.unit, 'maximum': o.maximum,
+                    'available': o.available, 'reported_status': o.status, 'waiting_count': o.waiting_count,
+                    'wait_days_intake': o.wait_days_intake, 'wait_days_treatment': o.wait_days_treatment},
+                   {'valid_at': o.valid_at, 'ingested_at': o.ingested_at}) AS o
+    FROM capacity_observation AS o
+    WHERE o.valid_at <= $at::TIMESTAMPTZ AND o.service_id IN (SELECT service_id FROM candidates)
+    GROUP BY o.service_id
 ),
 ranked AS (
     SELECT c.service_id, c.name AS service_name, c.provider_name, c.care_type, c.target_groups, c.framework,
            c.age_min, c.age_max, c.whole_family, c.languages, c.violence_profiles, c.phone, c.email, c.website,
-           c.referral_route, l.valid_at, l.unit, l.maximum, l.available, l.reported_status, l.waiting_count,
-           l.wait_days_intake, l.wait_days_treatment,
-           (epoch(m.at_ts) - epoch(l.valid_at)) / 86400 AS age_days,
-           coalesce(m.at_ts - l.valid_at <= to_days(coalesce(src.freshness_days, c.care_freshness_days)), false)
+           c.referral_route, l.o.valid_at, l.o.unit, l.o.maximum, l.o.available, l.o.reported_status,
+           l.o.waiting_count, l.o.wait_days_intake, l.o.wait_days_treatment,
+           (epoch(m.at_ts) - epoch(l.o.valid_at)) / 86400 AS age_days,
+           coalesce(m.at_ts - l.o.valid_at <= to_days(coalesce(src.freshness_days, c.care_freshness_days)), false)
                AS fresh
     FROM candidates AS c
     CROSS JOIN moment AS m
     LEFT JOIN latest AS l USING (service_id)
-    LEFT JOIN source AS src ON src.source_id = l.source_id
+    LEFT JOIN source AS src ON src.source_id = l.o.source_id
 )
 SELECT *,
        CASE WHEN fresh AND available > 0 THEN 1 WHEN fresh THEN 2 ELSE 3 END AS rank_group
