@@ -28,7 +28,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "places": ("Plaatsen", "Places"),
     "available": ("Nu vrij", "Free now"),
     "waiting": ("Wachtenden", "Waiting"),
-    "fresh_share": ("Aanbieders met actuele cijfers", "Services with fresh figures"),
+    "fresh_share": ("Diensten met actuele cijfers", "Services with fresh figures"),
     "region": ("Regio", "Region"),
     "services": ("Diensten", "Services"),
     "reasons": ("Waarom", "Why"),
