@@ -30,4 +30,6 @@ def build_trigger(text: str) -> BaseTrigger:
             raise ValueError("interval must be at least 1s")
         return IntervalTrigger(seconds=int(interval.total_seconds()), timezone=TIMEZONE,
                                jitter=min(JITTER_SECONDS, int(interval.total_seconds() // 10)) or None)
-    return CronTrigger.from_crontab(text.strip(), timezone=TIMEZONE)
+    trigger = CronTrigger.from_crontab(text.strip(), timezone=TIMEZONE)
+    trigger.jitter = JITTER_SECONDS   # spread sources that share a schedule
+    return trigger
