@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
-from typing import Iterator
+from datetime import datetime, timezone
+from typing import Callable, Iterator, TypeVar
 
 import duckdb
 import shapely
@@ -11,14 +14,19 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.polygon import orient
 
 from queries.connection import PublishedReader
+from queries.moments import as_of
 from queries.paths import DataPaths
 from queries.publish import Publication
 from queries.reference import region_boundaries
 
 MAP_SIMPLIFY_DEGREES = 0.002
 MAP_CACHE_SIZE = 12
+RESULT_CACHE_SIZE = 512
 _reader: PublishedReader | None = None
 _maps: dict[tuple[int, str], dict] = {}
+_results: OrderedDict[tuple, object] = OrderedDict()
+_results_lock = threading.Lock()
+T = TypeVar("T")
 
 
 def configure(paths: DataPaths, poll_seconds: float) -> PublishedReader:
@@ -38,6 +46,29 @@ def snapshot() -> Iterator[tuple[Publication, duckdb.DuckDBPyConnection]]:
     """The current publication and a cursor on exactly that copy."""
     with reader().snapshot() as pair:
         yield pair
+
+
+def page_moment(at: str | None) -> datetime:
+    """The moment a page shows: `?at=` as given, else now rounded down to the minute (so that the figures
+    of one published copy and minute can be shared between requests)."""
+    if at:
+        return as_of(at)
+    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+
+
+def remembered(publication: Publication, key: tuple, compute: Callable[[], T]) -> T:
+    """A query result for this published copy: copies never change, so equal keys give equal results."""
+    full_key = (publication.sequence, *key)
+    with _results_lock:
+        if full_key in _results:
+            _results.move_to_end(full_key)
+            return _results[full_key]  # type: ignore[return-value]
+    value = compute()
+    with _results_lock:
+        _results[full_key] = value
+        while len(_results) > RESULT_CACHE_SIZE:
+            _results.popitem(last=False)
+    return value
 
 
 def boundaries(cur: duckdb.DuckDBPyConnection, publication: Publication, level: str) -> dict:

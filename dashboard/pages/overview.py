@@ -5,12 +5,11 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
-from dashboard.data import boundaries, snapshot
+from dashboard.data import boundaries, page_moment, remembered, snapshot
 from dashboard.figures import MAP_CONFIG, region_map
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import parse_search, with_params
 from queries.errors import NoPublishedData
-from queries.moments import as_of
 from queries.reference import care_labels, region_levels, reported_combinations
 from queries.shortfall import Shortfall, shortfall
 
@@ -31,9 +30,11 @@ def layout(**query: str) -> html.Div:
             combos = reported_combinations(cur)
             labels = care_labels(cur)
             care_type, target_group = _choose_combination(combos, query)
-            moment = as_of(query.get("at"))
-            cells = shortfall(cur, level, moment, care_type, target_group)
-            national = shortfall(cur, "nederland", moment, care_type, target_group)
+            moment = page_moment(query.get("at"))
+            cells = remembered(publication, ("shortfall", level, moment, care_type, target_group),
+                               lambda: shortfall(cur, level, moment, care_type, target_group))
+            national = remembered(publication, ("shortfall", "nederland", moment, care_type, target_group),
+                                  lambda: shortfall(cur, "nederland", moment, care_type, target_group))
             collection = boundaries(cur, publication, level)
     except NoPublishedData:
         return frame(lang, "/", None, [empty_state(lang, t("no_published", lang))], query)

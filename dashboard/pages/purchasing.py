@@ -5,12 +5,12 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
-from dashboard.data import snapshot
+from dashboard.data import page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import with_params
 from queries.errors import NoPublishedData
-from queries.moments import as_of, month_ends
+from queries.moments import month_ends
 from queries.projection import project_linear
 from queries.reference import care_labels, region_levels, reported_combinations
 from queries.shortfall import Shortfall, figures_at, shortfall
@@ -33,12 +33,14 @@ def layout(**query: str) -> html.Div:
             care_type = query.get("care_type") if query.get("care_type") in {c for c, _ in combos} else "shelter"
             groups = [g for c, g in combos if c == care_type]
             target_group = query.get("target_group") if query.get("target_group") in groups else groups[0]
-            moment = as_of(query.get("at"))
-            cells = shortfall(cur, level, moment, care_type, target_group)
+            moment = page_moment(query.get("at"))
+            cells = remembered(publication, ("shortfall", level, moment, care_type, target_group),
+                               lambda: shortfall(cur, level, moment, care_type, target_group))
             region = query.get("region") if query.get("region") in {c.region_code for c in cells} else None
             trend_level, trend_region = (level, region) if region else NATIONAL
-            monthly = figures_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type, target_group,
-                                 only_region=trend_region)
+            monthly = remembered(publication, ("monthly", trend_level, trend_region, moment, care_type, target_group),
+                                 lambda: figures_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type,
+                                                    target_group, only_region=trend_region))
     except NoPublishedData:
         return frame(lang, "/inkoop", None, [empty_state(lang, t("no_published", lang))], query)
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])

@@ -5,12 +5,11 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import age_text, empty_state, figure_number, frame, href, labelled_dropdown, status_badge
-from dashboard.data import snapshot
+from dashboard.data import page_moment, remembered, snapshot
 from dashboard.figures import trend_figure, versus_median_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import with_params
 from queries.errors import NoPublishedData
-from queries.moments import as_of
 from queries.providers import ProviderMatch, SearchFilters, search_providers
 from queries.reference import care_labels, region_levels_of, reported_combinations
 from queries.shortfall import Gap, Shortfall, coverage_gaps, shortfall, trends
@@ -33,15 +32,21 @@ def layout(region_code: str = "", **query: str) -> html.Div:
                 return frame(lang, path, publication, [html.H1(t("unknown_region", lang)), empty_state(lang)],
                              query)
             level, region_name = next(((lv, n) for lv, n in levels if lv == query.get("level")), levels[0])
-            moment = as_of(query.get("at"))
+            moment = page_moment(query.get("at"))
             labels = care_labels(cur)
             combos = reported_combinations(cur)
-            cells = shortfall(cur, level, moment, region=region_code)
+            key = (level, moment, region_code)
+            cells = remembered(publication, ("region", *key),
+                               lambda: shortfall(cur, level, moment, region=region_code))
             care_type, target_group = _chosen(cells, combos, query)
-            series = trends(cur, level, region_code, care_type, target_group, moment, TREND_WEEKS)
-            services = search_providers(cur, SearchFilters(level=level, region=region_code), moment)
-            gaps = coverage_gaps(cur, level, moment, region=region_code, cells=cells)
-            signals = demand_signals(cur, level, moment, region=region_code)
+            series = remembered(publication, ("trend", *key, care_type, target_group),
+                                lambda: trends(cur, level, region_code, care_type, target_group, moment, TREND_WEEKS))
+            services = remembered(publication, ("services", *key), lambda: search_providers(
+                cur, SearchFilters(level=level, region=region_code), moment))
+            gaps = remembered(publication, ("gaps", *key),
+                              lambda: coverage_gaps(cur, level, moment, region=region_code, cells=cells))
+            signals = remembered(publication, ("signals", *key),
+                                 lambda: demand_signals(cur, level, moment, region=region_code))
     except NoPublishedData:
         return frame(lang, path, None, [empty_state(lang, t("no_published", lang))], query)
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])

@@ -5,11 +5,10 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import age_text, empty_state, frame, labelled_dropdown
-from dashboard.data import reader, snapshot
+from dashboard.data import page_moment, reader, remembered, snapshot
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import parse_search, with_params
 from queries.errors import CapacityError, NoPublishedData
-from queries.moments import as_of
 from queries.providers import VIOLENCE_PROFILES, ProviderMatch, SearchFilters, search_providers
 from queries.reference import care_labels, municipalities, reported_combinations, service_languages
 
@@ -29,7 +28,9 @@ def layout(**query: str) -> html.Div:
             combos = reported_combinations(cur)
             languages = service_languages(cur)
             filters = _filters(query, {code for code, _ in places})
-            matches = search_providers(cur, filters, as_of(query.get("at"))) if filters.gemeente else []
+            moment = page_moment(query.get("at"))
+            matches = remembered(publication, ("search", filters, moment),
+                                 lambda: search_providers(cur, filters, moment)) if filters.gemeente else []
     except NoPublishedData:
         return frame(lang, "/zoek", None, [empty_state(lang, t("no_published", lang))], query)
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])

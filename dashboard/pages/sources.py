@@ -7,12 +7,11 @@ import dash
 from dash import html
 
 from dashboard.components import AMSTERDAM, empty_state, figure_number, frame
-from dashboard.data import snapshot
+from dashboard.data import page_moment, remembered, snapshot
 from dashboard.i18n import lang_of, t
 from queries.errors import NoPublishedData
 from queries.health import (ProviderReports, Rejection, SourceHealth, next_runs, provider_reports,
                             recent_rejections, source_health)
-from queries.moments import as_of
 
 dash.register_page(__name__, path="/databronnen", name="Databronnen",
                    title="Databronnen — capaciteit en wachtlijsten")
@@ -24,11 +23,9 @@ def layout(**query: str) -> html.Div:
     lang = lang_of(query)
     try:
         with snapshot() as (publication, cur):
-            moment = as_of(query.get("at"))
-            health = source_health(cur, moment)
-            planned = next_runs(cur)
-            rejections = recent_rejections(cur)
-            reports = provider_reports(cur, moment)
+            moment = page_moment(query.get("at"))
+            health, planned, rejections, reports = remembered(publication, ("sources", moment), lambda: (
+                source_health(cur, moment), next_runs(cur), recent_rejections(cur), provider_reports(cur, moment)))
     except NoPublishedData:
         return frame(lang, "/databronnen", None, [empty_state(lang, t("no_published", lang))], query)
     body = [html.H1(t("sources_title", lang)),
