@@ -17,3 +17,11 @@ def with_params(search: str | None, **params: object) -> str:
         else:
             query[key] = "1" if value is True else str(value)
     return "?" + urlencode(query) if query else ""
+
+
+def new_search(search: str | None, rendered: dict | None, **params: object) -> str | None:
+    """The query for changed filters, or None when they equal what the page already shows (a control
+    reporting its own value on mount must not render the page twice)."""
+    if rendered is not None and all(rendered.get(key) == value for key, value in params.items()):
+        return None
+    return with_params(search, **params)

@@ -15,6 +15,7 @@ from typing import Iterator
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -231,3 +232,33 @@ def test_every_page_fits_a_phone(site) -> None:
         assert console_errors(driver) == []
     finally:
         driver.quit()
+
+
+def settled(driver) -> WebDriverWait:
+    """A wait that tolerates the page re-rendering under it."""
+    return WebDriverWait(driver, 20, ignored_exceptions=[StaleElementReferenceException])
+
+
+def choose(driver, dropdown_id: str, option_text: str) -> None:
+    """Open a Dash dropdown and pick an option, as a person would."""
+    driver.find_element(By.ID, dropdown_id).click()
+    option = WebDriverWait(driver, 10).until(EC.element_to_be_clickable(
+        (By.XPATH, f"//*[@role='option'][normalize-space(.)='{option_text}']")))
+    option.click()
+
+
+@pytest.mark.timeout(120)
+def test_choosing_filters_changes_url_map_and_table(site, browser) -> None:
+    url, _ = site
+    open_page(browser, url + OVERVIEW, "overview-table")
+    choose(browser, "overview-care-type", "Traumabehandeling")
+    WebDriverWait(browser, 20).until(EC.url_contains("care_type=trauma_care"))
+    settled(browser).until(lambda d: column(d, "overview-table", "data-region") == ["B", "C", "D", "A"])
+    choose(browser, "overview-level", "nederland")
+    WebDriverWait(browser, 20).until(EC.url_contains("level=nederland"))
+    settled(browser).until(lambda d: column(d, "overview-table", "data-region") == ["NL"])
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#overview-map path.choroplethlocation")) == 1
+    choose(browser, "overview-colour", "Plaatsen per 10.000")
+    WebDriverWait(browser, 20).until(EC.url_contains("colour=per_10k"))
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#overview-map .colorbar")))
+    assert console_errors(browser) == []

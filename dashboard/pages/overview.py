@@ -8,13 +8,14 @@ from dashboard.components import empty_state, figure_number, frame, href, labell
 from dashboard.data import boundaries, page_moment, remembered, snapshot
 from dashboard.figures import MAP_CONFIG, region_map
 from dashboard.i18n import lang_of, t
-from dashboard.urlstate import parse_search, with_params
+from dashboard.urlstate import new_search, parse_search
 from queries.errors import NoPublishedData
 from queries.reference import care_labels, region_levels, reported_combinations
 from queries.shortfall import Shortfall, shortfall
 
 dash.register_page(__name__, path="/", name="Overzicht", title="Overzicht — capaciteit en wachtlijsten")
 
+FILTERS = ("level", "care_type", "target_group", "colour")
 COLOUR_CHOICES = ("status", "unmet_now", "norm_gap", "per_10k", "median_wait")
 STATUS_RANK = {"red": 0, "grey": 1, "amber": 2, "green": 3}
 SORTS = {"worst": None, "region": "region_name", "places": "places", "available": "available",
@@ -55,7 +56,7 @@ def layout(**query: str) -> html.Div:
                           [{"label": t(c, lang), "value": c} for c in COLOUR_CHOICES], colour_by),
     ], className="controls", role="search")
     body = [html.H1(f"{pick(labels[('care_type', care_type)])} — {pick(labels[('target_group', target_group)])}"),
-            controls]
+            controls, dcc.Store(id="overview-rendered", data={k: state[k] for k in FILTERS})]
     if not cells:
         body.append(empty_state(lang))
     else:
@@ -128,10 +129,13 @@ def _table(cells: list[Shortfall], level: str, state: dict, lang: str) -> html.S
 @callback(Output("_pages_location", "search", allow_duplicate=True),
           Input("overview-level", "value"), Input("overview-care-type", "value"),
           Input("overview-target-group", "value"), Input("overview-colour", "value"),
-          State("_pages_location", "search"), prevent_initial_call=True)
-def keep_filters_in_url(level: str, care_type: str, target_group: str, colour: str, search: str) -> str:
+          State("_pages_location", "search"), State("overview-rendered", "data"), prevent_initial_call=True)
+def keep_filters_in_url(level: str, care_type: str, target_group: str, colour: str, search: str,
+                        rendered: dict) -> str:
     """Every choice goes into the URL, so a view can be shared as a link; the page renders from it."""
-    return with_params(search, level=level, care_type=care_type, target_group=target_group, colour=colour)
+    changed = new_search(search, rendered, level=level, care_type=care_type, target_group=target_group,
+                         colour=colour)
+    return dash.no_update if changed is None else changed
 
 
 @callback(Output("_pages_location", "href", allow_duplicate=True), Input("overview-map", "clickData"),

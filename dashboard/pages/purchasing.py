@@ -8,7 +8,7 @@ from dashboard.components import empty_state, figure_number, frame, href, labell
 from dashboard.data import page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
-from dashboard.urlstate import with_params
+from dashboard.urlstate import new_search
 from queries.errors import NoPublishedData
 from queries.moments import month_ends
 from queries.projection import project_linear
@@ -58,7 +58,8 @@ def layout(**query: str) -> html.Div:
                            for c in sorted(cells, key=lambda c: c.region_name)], region or ""),
     ], className="controls", role="search")
     download = {"level": level, "care_type": care_type, "target_group": target_group, "at": query.get("at")}
-    body = [html.H1(t("purchasing_title", lang)), controls,
+    rendered = {"level": level, "care_type": care_type, "target_group": target_group, "region": region or ""}
+    body = [html.H1(t("purchasing_title", lang)), controls, dcc.Store(id="purchasing-rendered", data=rendered),
             html.P([html.A(t("download_csv", lang), href=href("/api/v1/shortfall", lang, **download, format="csv"),
                            id="download-csv", className="button-link", download="inkoop.csv"), " ",
                     html.A(t("download_xlsx", lang), href=href("/api/v1/shortfall", lang, **download,
@@ -119,6 +120,9 @@ def _trend(monthly: list[Shortfall], region_name: str | None, lang: str) -> html
 @callback(Output("_pages_location", "search", allow_duplicate=True),
           Input("purchasing-level", "value"), Input("purchasing-care-type", "value"),
           Input("purchasing-target-group", "value"), Input("purchasing-region", "value"),
-          State("_pages_location", "search"), prevent_initial_call=True)
-def keep_purchasing_in_url(level: str, care_type: str, target_group: str, region: str, search: str) -> str:
-    return with_params(search, level=level, care_type=care_type, target_group=target_group, region=region)
+          State("_pages_location", "search"), State("purchasing-rendered", "data"), prevent_initial_call=True)
+def keep_purchasing_in_url(level: str, care_type: str, target_group: str, region: str, search: str,
+                           rendered: dict) -> str:
+    changed = new_search(search, rendered, level=level, care_type=care_type, target_group=target_group,
+                         region=region)
+    return dash.no_update if changed is None else changed

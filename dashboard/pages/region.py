@@ -107,6 +107,7 @@ def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, n
     return html.Section([
         html.H2(t("trend_title", lang)),
         labelled_dropdown("region-trend-choice", t("trend_of", lang), options, f"{care_type}:{target_group}"),
+        dcc.Store(id="region-rendered", data={"choice": f"{care_type}:{target_group}"}),
         content,
     ], className="card")
 
@@ -158,7 +159,9 @@ def _services(services: list[ProviderMatch], name, lang: str) -> html.Section:
 
 
 @callback(Output("_pages_location", "search", allow_duplicate=True), Input("region-trend-choice", "value"),
-          State("_pages_location", "search"), prevent_initial_call=True)
-def choose_trend(choice: str, search: str) -> str:
+          State("_pages_location", "search"), State("region-rendered", "data"), prevent_initial_call=True)
+def choose_trend(choice: str, search: str, rendered: dict) -> str:
+    if rendered and rendered.get("choice") == choice:
+        return dash.no_update
     care_type, target_group = choice.split(":", 1)
     return with_params(search, care_type=care_type, target_group=target_group)

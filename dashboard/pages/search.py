@@ -7,7 +7,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dashboard.components import age_text, empty_state, frame, labelled_dropdown
 from dashboard.data import page_moment, reader, remembered, snapshot
 from dashboard.i18n import lang_of, t
-from dashboard.urlstate import parse_search, with_params
+from dashboard.urlstate import new_search, parse_search
 from queries.errors import CapacityError, NoPublishedData
 from queries.providers import VIOLENCE_PROFILES, ProviderMatch, SearchFilters, search_providers
 from queries.reference import care_labels, municipalities, reported_combinations, service_languages
@@ -34,7 +34,10 @@ def layout(**query: str) -> html.Div:
     except NoPublishedData:
         return frame(lang, "/zoek", None, [empty_state(lang, t("no_published", lang))], query)
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
-    body = [html.H1(t("search_title", lang)), _controls(filters, places, combos, languages, name, lang)]
+    rendered = {**_url_values({f: getattr(filters, f) for f in FILTER_IDS}), "whole_family": filters.whole_family,
+                "available": filters.available_only}
+    body = [html.H1(t("search_title", lang)), _controls(filters, places, combos, languages, name, lang),
+            dcc.Store(id="search-rendered", data=rendered)]
     if not filters.gemeente:
         body.append(html.P(t("choose_municipality", lang), className="notice", id="search-hint"))
     elif matches:
@@ -133,12 +136,18 @@ def _signal_form(lang: str) -> html.Section:
 
 @callback(Output("_pages_location", "search", allow_duplicate=True),
           [Input(f"search-{f.replace('_', '-')}", "value") for f in FILTER_IDS] + [Input("search-flags", "value")],
-          State("_pages_location", "search"), prevent_initial_call=True)
+          State("_pages_location", "search"), State("search-rendered", "data"), prevent_initial_call=True)
 def keep_search_in_url(*values: object) -> str:
-    *filters, flags, search = values
-    params = dict(zip(FILTER_IDS, filters))
-    flags = flags or []
-    return with_params(search, **params, whole_family="whole_family" in flags, available="available" in flags)
+    *filters, flags, search, rendered = values
+    params = {**_url_values(dict(zip(FILTER_IDS, filters))), "whole_family": "whole_family" in (flags or []),
+              "available": "available" in (flags or [])}
+    changed = new_search(search, rendered, **params)
+    return dash.no_update if changed is None else changed
+
+
+def _url_values(filters: dict) -> dict:
+    """Filter values as the URL holds them ('' for none, age as text)."""
+    return {key: "" if value is None else str(value) for key, value in filters.items()}
 
 
 @callback(Output("signal-result", "children"), Input("signal-send", "n_clicks"), State("signal-reason", "value"),
