@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
+import shortfall_world
 from ingest.reference_load import initialise
+from queries.connection import PublishedReader
 from queries.paths import DataPaths
 from queries.warehouse import Warehouse
 
@@ -28,3 +31,13 @@ def data_paths(initialised_template: Path, tmp_path: Path) -> DataPaths:
     return DataPaths(root)
 
 
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublishedReader]:
+    """A reader of the hand-made world of shortfall_world.py, published once per test module."""
+    paths = DataPaths(tmp_path_factory.mktemp("world") / "data")
+    shortfall_world.build(paths)
+    published = PublishedReader(paths)
+    yield published
+    published.close()

@@ -3,26 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
 
-import shortfall_world
 from queries.connection import PublishedReader
 from queries.health import provider_reports, source_health
 from queries.moments import as_of
-from queries.paths import DataPaths
 from queries.providers import SearchFilters, search_providers
 from queries.shortfall import coverage_gaps, trends
 
 T = "2026-06-30"
-
-
-@pytest.fixture(scope="module")
-def reader(tmp_path_factory: pytest.TempPathFactory) -> PublishedReader:
-    paths = DataPaths(tmp_path_factory.mktemp("world") / "data")
-    shortfall_world.build(paths)
-    published = PublishedReader(paths)
-    yield published
-    published.close()
 
 
 def search(reader: PublishedReader, **filters) -> list[tuple[str, int]]:

@@ -6,22 +6,10 @@ Freshness windows: shelter 2 days, trauma care and perpetrator programmes 35 day
 from __future__ import annotations
 
 
-import pytest
 
-import shortfall_world
 from queries.connection import PublishedReader
 from queries.moments import as_of
-from queries.paths import DataPaths
 from queries.shortfall import Shortfall, shortfall
-
-
-@pytest.fixture(scope="module")
-def reader(tmp_path_factory: pytest.TempPathFactory) -> PublishedReader:
-    paths = DataPaths(tmp_path_factory.mktemp("world") / "data")
-    shortfall_world.build(paths)
-    published = PublishedReader(paths)
-    yield published
-    published.close()
 
 
 def cells(reader: PublishedReader, at: str, level: str = "testregio", **filters: str) -> dict[tuple, Shortfall]:
