@@ -10,6 +10,7 @@ from dash import dcc, html
 from queries.providers import ProviderMatch
 from queries.publish import Publication
 
+from .demo import demo_notice
 from .i18n import STATUS_COLOURS, STATUS_ICONS, t
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -25,9 +26,9 @@ def href(path: str, lang: str, **params: object) -> str:
     return path + ("?" + urlencode(query) if query else "")
 
 
-def frame(lang: str, path: str, publication: Publication | None, children: list, query: dict | None = None
-          ) -> html.Div:
-    """Header (title, navigation, language switch, last update) around a page's content."""
+def frame(lang: str, path: str, publication: Publication | None, children: list, query: dict | None = None,
+          demo: bool = False) -> html.Div:
+    """Header (title, navigation, language switch, last update, demonstration notice) around a page's content."""
     other = "nl" if lang == "en" else "en"
     switch_query = dict(query or {})
     switch_query.pop("lang", None)
@@ -48,7 +49,7 @@ def frame(lang: str, path: str, publication: Publication | None, children: list,
                       for target, key in NAV], **{"aria-label": "menu"}),
             html.P(updated, id="data-updated", className="updated"),
         ], className="site-header"),
-        html.Main(children, id="main", lang=lang),
+        html.Main(([demo_notice(lang)] if demo else []) + children, id="main", lang=lang),
     ], className=f"page lang-{lang}")
 
 

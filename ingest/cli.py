@@ -1,9 +1,11 @@
-"""The `capacity` command: init, regions, population, ingest, serve, run, settings."""
+"""The `capacity` command: init, regions, population, report, sources, ingest, serve, run, demo, settings."""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +21,8 @@ def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument("--data-dir", default=default,
                         help="data folder (default: $CAPACITY_DATA_DIR or ./data)")
     parser.add_argument("--config", default=default,
-                        help="sources configuration (default: ./sources.toml, else examples/sources.toml)")
+                        help="sources configuration (default: ./sources.toml, else examples/sources.toml; "
+                             "capacity run: else the generated demo)")
     parser.add_argument("--lang", choices=("nl", "en"), default=default, help="language of messages")
 
 
@@ -64,9 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", cmd_run, "start the whole system: init, ingest and dashboard; Ctrl-C stops all")
     _server_options(run)
+    run.add_argument("--demo-port", type=int, default=int(settings.get("demo_port")),
+                     help="port of the demo's feeds, used when no configuration was chosen")
+
+    demo = command("demo", cmd_demo, "write a fictional national picture as sources (demo data), or serve it")
+    _demo_options(demo)
 
     command("settings", cmd_settings, "list settings with their environment variables and help")
     return parser
+
+
+def _demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", nargs="?", choices=("serve",),
+                        help="serve: run the demo's feeds and HSDS API and keep new reports arriving")
+    parser.add_argument("--seed", type=int, help="seed of the fictional world (default 7, or as generated before)")
+    parser.add_argument("--scale", type=float,
+                        help="more (>1) or fewer (<1) services (default 1.0, or as generated before)")
+    parser.add_argument("--port", type=int, help="port on 127.0.0.1 of the demo's feeds and HSDS API "
+                                                 "(default: $CAPACITY_DEMO_PORT or 8051; serve: as generated)")
+    parser.add_argument("--refresh-seconds", type=int, help="serve: seconds between new reports (default 60)")
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -172,8 +191,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .supervisor import run_system
 
     cmd_init(args)
-    return run_system(paths_of(args), config_of(args), host=args.host, port=args.port,
-                      workers=args.workers, threads=args.threads)
+    chosen = settings.chosen_config_path(getattr(args, "config", None))
+    config = chosen or _generate_demo(paths_of(args), args.demo_port)
+    return run_system(paths_of(args), config, host=args.host, port=args.port, workers=args.workers,
+                      threads=args.threads, demo_port=None if chosen else args.demo_port)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if args.action == "serve":
+        return cmd_demo_serve(args)
+    _generate_demo(paths_of(args), args.port, args.seed, args.scale)
+    return 0
+
+
+def cmd_demo_serve(args: argparse.Namespace) -> int:
+    from .demo.server import serve_demo
+
+    return serve_demo(paths_of(args), args.port, args.refresh_seconds)
+
+
+def _generate_demo(paths: DataPaths, port: int | None, seed: int | None = None, scale: float | None = None
+                   ) -> Path:
+    """Write the demo's sources into the data folder (seed, scale and port as before unless given; else the
+    defaults); return its sources.toml."""
+    from .demo.generate import generate_demo, settings_for
+
+    chosen = settings_for(paths, seed, scale, port, default_port=int(settings.get("demo_port")))
+    started = time.monotonic()
+    done = generate_demo(paths, chosen, datetime.now(timezone.utc))
+    seconds = time.monotonic() - started
+    print(_t(f"Demonstratiegegevens (fictief) in {done.config.parent}: {done.sources} bronnen, {done.services} "
+             f"diensten; {done.files_written} bestanden geschreven, {done.files_before} waren er al "
+             f"({seconds:.1f} s).",
+             f"Demo data (fictional) in {done.config.parent}: {done.sources} sources, {done.services} services; "
+             f"{done.files_written} files written, {done.files_before} were there already ({seconds:.1f} s)."),
+          flush=True)
+    return done.config
 
 
 def cmd_settings(args: argparse.Namespace) -> int:

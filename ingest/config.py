@@ -14,7 +14,7 @@ from .schedule import build_trigger
 KINDS = ("file", "http", "hsds")
 KNOWN_KEYS = frozenset({"id", "kind", "schedule", "path", "url", "mapping", "values", "convert", "defaults",
                         "freshness_days", "auth_env", "records", "settle_seconds", "timeout_seconds", "max_bytes",
-                        "per_page", "max_pages", "description"})
+                        "per_page", "max_pages", "description", "demo"})
 SECRET_KEYS = frozenset({"token", "password", "secret", "api_key", "apikey", "authorization"})
 _SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 _HEADER = re.compile(r"\s*\[\[\s*sources\s*\]\]\s*(#.*)?$")
@@ -139,6 +139,8 @@ def _option_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple
         if name not in ("wait_days_intake", "wait_days_treatment") or unit not in CONVERSIONS:
             problems.append((at(f"convert.{name}"), f"convert {name} = {unit!r}: alleen wachttijden, in {', '.join(CONVERSIONS)}",
                              f"convert {name} = {unit!r}: waits only, in {', '.join(CONVERSIONS)}"))
+    if "demo" in entry and not isinstance(entry["demo"], bool):
+        problems.append((at("demo"), "'demo' moet true of false zijn", "'demo' must be true or false"))
     freshness = entry.get("freshness_days")
     if freshness is not None and (not isinstance(freshness, int) or isinstance(freshness, bool) or freshness < 1):
         problems.append((at("freshness_days"), "'freshness_days' moet een geheel getal ≥ 1 zijn",

@@ -19,10 +19,10 @@ from .validate import Record
 
 NEXT_RUN_ID = "SELECT nextval('ingest_run_id')"
 UPSERT_SOURCE = """
-INSERT INTO source (source_id, kind, location, schedule, freshness_days, registered_at)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO source (source_id, kind, location, schedule, freshness_days, registered_at, demo)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id) DO UPDATE SET kind = excluded.kind, location = excluded.location,
-    schedule = excluded.schedule, freshness_days = excluded.freshness_days"""
+    schedule = excluded.schedule, freshness_days = excluded.freshness_days, demo = excluded.demo"""
 SERVICES_OF_OTHER_SOURCES = """
 SELECT s.service_id, s.source_id FROM service AS s JOIN batch_services AS b USING (service_id)
 WHERE s.source_id <> ?"""
@@ -110,8 +110,9 @@ class LoadResult:
 
 
 def register_source(con: duckdb.DuckDBPyConnection, source_id: str, kind: str, location: str,
-                    schedule: str | None, freshness_days: int | None, now: datetime) -> None:
-    run(con, UPSERT_SOURCE, [source_id, kind, location, schedule, freshness_days, now])
+                    schedule: str | None, freshness_days: int | None, now: datetime, demo: bool = False) -> None:
+    """Record the source as configured; `demo` marks fictional demonstration data."""
+    run(con, UPSERT_SOURCE, [source_id, kind, location, schedule, freshness_days, now, demo])
 
 
 def next_run_id(con: duckdb.DuckDBPyConnection) -> int:

@@ -196,7 +196,7 @@ class SourceRunner:
     def _register(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, now: datetime) -> None:
         location = str(source.url or source.path or self.paths.inbox / source.id)
         register_source(con, source.id, source.kind, location, source.schedule,
-                        source.options.get("freshness_days"), now)
+                        source.options.get("freshness_days"), now, demo=source.options.get("demo", False))
 
     def _remember(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, batch: Batch, outcome: str,
                   run_id: int, now: datetime) -> None:

@@ -1,7 +1,9 @@
-"""`capacity run`: the ingest process and the dashboard side by side; Ctrl-C stops both."""
+"""`capacity run`: the ingest process and the dashboard side by side (and, for the demo, its feeds);
+Ctrl-C stops all."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -10,17 +12,19 @@ from pathlib import Path
 from queries.paths import DataPaths
 
 STOP_GRACE_SECONDS = 15
+DEMO_START_SECONDS = 15
 
 
-def run_system(paths: DataPaths, config: Path, host: str, port: int, workers: int, threads: int) -> int:
-    """Start `capacity ingest` and `capacity serve` as child processes; stop both when either ends or on a signal."""
+def run_system(paths: DataPaths, config: Path, host: str, port: int, workers: int, threads: int,
+               demo_port: int | None = None) -> int:
+    """Start `capacity ingest` and `capacity serve` as child processes, first `capacity demo serve` when
+    `demo_port` is given; stop all when one ends or on a signal."""
     common = [sys.executable, "-m", "ingest.cli"]
     where = ["--data-dir", str(paths.root), "--config", str(config)]
-    children = {
-        "ingest": subprocess.Popen([*common, "ingest", *where]),
-        "serve": subprocess.Popen([*common, "serve", *where, "--host", host, "--port", str(port),
-                                   "--workers", str(workers), "--threads", str(threads)]),
-    }
+    children = {} if demo_port is None else {"demo": _start_demo(common, paths, demo_port)}
+    children["ingest"] = subprocess.Popen([*common, "ingest", *where])
+    children["serve"] = subprocess.Popen([*common, "serve", *where, "--host", host, "--port", str(port),
+                                          "--workers", str(workers), "--threads", str(threads)])
     print(f"Dashboard: http://{host}:{port}/  (ingest pid {children['ingest'].pid}, "
           f"web pid {children['serve'].pid}; Ctrl-C stopt alles / stops everything)", flush=True)
     stopping = {"signal": None}
@@ -42,6 +46,20 @@ def run_system(paths: DataPaths, config: Path, host: str, port: int, workers: in
     print(f"Gestopt omdat {', '.join(failed) or 'een proces'} eindigde / stopped because "
           f"{', '.join(failed) or 'a process'} ended", file=sys.stderr)
     return 1
+
+
+def _start_demo(common: list[str], paths: DataPaths, port: int) -> subprocess.Popen:
+    """`capacity demo serve`, waited for (a while) so that ingest's first fetches find it listening."""
+    child = subprocess.Popen([*common, "demo", "serve", "--data-dir", str(paths.root), "--port", str(port)])
+    deadline = time.monotonic() + DEMO_START_SECONDS
+    while child.poll() is None and time.monotonic() < deadline and not _listening(port):
+        time.sleep(0.1)
+    return child
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _stop_all(children: dict[str, subprocess.Popen]) -> None:

@@ -24,7 +24,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "CAPACITY_DATA_DIR", "./data",
             "Folder holding all state: warehouse, published copies, inbox, archive, quarantine."),
     Setting("config", "CAPACITY_CONFIG", "",
-            "Sources configuration (TOML). Empty: ./sources.toml when present, else the demo in examples/."),
+            "Sources configuration (TOML). Empty: ./sources.toml when present; else `capacity run` writes and "
+            "runs the demo (capacity demo) and other commands use examples/sources.toml."),
     Setting("publish_keep", "CAPACITY_PUBLISH_KEEP", "5",
             "How many published read-only copies to keep (older ones are deleted once no reader holds them)."),
     Setting("reader_poll_seconds", "CAPACITY_READER_POLL_SECONDS", "1.0",
@@ -34,6 +35,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", "CAPACITY_WORKERS", "2", "Web worker processes (gunicorn)."),
     Setting("threads", "CAPACITY_THREADS", "4", "Threads per web worker."),
     Setting("lang", "CAPACITY_LANG", "nl", "Language of command-line messages: nl or en."),
+    Setting("demo_port", "CAPACITY_DEMO_PORT", "8051",
+            "Port on 127.0.0.1 of the demo's feeds and HSDS API (capacity demo; capacity run without a "
+            "configuration)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -58,11 +62,14 @@ def data_dir(override: str | None = None) -> Path:
 
 
 def config_path(override: str | None = None) -> Path:
-    """The sources configuration: --config, else CAPACITY_CONFIG, ./sources.toml, or the demo."""
+    """The sources configuration: --config, else CAPACITY_CONFIG, ./sources.toml, or examples/sources.toml."""
+    return chosen_config_path(override) or EXAMPLES_DIR / "sources.toml"
+
+
+def chosen_config_path(override: str | None = None) -> Path | None:
+    """The sources configuration chosen explicitly: --config, CAPACITY_CONFIG or ./sources.toml; else None."""
     chosen = override or get("config")
     if chosen:
         return Path(chosen).resolve()
     local = Path("sources.toml")
-    if local.is_file():
-        return local.resolve()
-    return EXAMPLES_DIR / "sources.toml"
+    return local.resolve() if local.is_file() else None

@@ -42,17 +42,19 @@ def wait_for_page(url: str, seconds: float) -> httpx.Response:
 
 @pytest.mark.timeout(120)
 def test_run_starts_ingest_and_dashboard_and_ctrl_c_stops_both(tmp_path: Path) -> None:
-    port = free_port()
+    port, demo_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPACITY_")}
     system = subprocess.Popen([sys.executable, "-m", "ingest.cli", "run", "--data-dir", str(tmp_path / "data"),
-                               "--port", str(port), "--workers", "1"], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               "--port", str(port), "--workers", "1", "--demo-port", str(demo_port)], cwd=tmp_path,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         page = wait_for_page(f"http://127.0.0.1:{port}/", 60)
         assert page.status_code == 200 and 'lang="nl"' in page.text
         children = children_of(system.pid)
         roles = sorted(cmd.split(" ingest.cli ", 1)[1].split()[0] for cmd in children.values())
-        assert roles == ["ingest", "serve"]                   # two processes, ingest on its own
+        # ingest on its own; without a configuration the demo's feeds run beside them
+        assert roles == ["demo", "ingest", "serve"]
+        assert httpx.get(f"http://127.0.0.1:{demo_port}/", timeout=5).status_code == 200
         # a second writer is refused with a clear message while the first runs
         second = run_cli("ingest", "--data-dir", str(tmp_path / "data"), timeout=60)
         assert second.returncode == 2 and "al een ingest-proces" in second.stderr
@@ -78,14 +80,15 @@ def test_data_dir_comes_from_option_environment_or_current_folder(tmp_path: Path
 
 
 def test_config_defaults_to_local_sources_toml_else_the_demo(tmp_path: Path) -> None:
-    from queries.settings import config_path
+    from queries.settings import chosen_config_path, config_path
 
     previous = Path.cwd()
     os.chdir(tmp_path)
     try:
         assert config_path() == REPO / "examples" / "sources.toml"
+        assert chosen_config_path() is None               # so `capacity run` writes and runs the demo
         (tmp_path / "sources.toml").write_text("", encoding="utf-8")
-        assert config_path() == tmp_path / "sources.toml"
+        assert config_path() == chosen_config_path() == tmp_path / "sources.toml"
         assert config_path("other.toml") == tmp_path / "other.toml"
     finally:
         os.chdir(previous)

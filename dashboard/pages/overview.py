@@ -9,6 +9,7 @@ from dashboard.data import boundaries, page_moment, remembered, snapshot
 from dashboard.figures import MAP_CONFIG, region_map
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import new_search, parse_search
+from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
 from queries.reference import care_labels, region_levels, reported_combinations
 from queries.shortfall import Shortfall, shortfall
@@ -26,6 +27,7 @@ def layout(**query: str) -> html.Div:
     lang = lang_of(query)
     try:
         with snapshot() as (publication, cur):
+            demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
             levels = region_levels(cur)
             level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
             combos = reported_combinations(cur)
@@ -68,7 +70,7 @@ def layout(**query: str) -> html.Div:
                                     className="map")], className="card"),
             _table(cells, level, state, lang),
         ]
-    return frame(lang, "/", publication, body, query)
+    return frame(lang, "/", publication, body, query, demo=demo)
 
 
 def _choose_combination(combos: list[tuple[str, str]], query: dict[str, str]) -> tuple[str, str]:

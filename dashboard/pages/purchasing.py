@@ -9,6 +9,7 @@ from dashboard.data import page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import new_search
+from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
 from queries.moments import month_ends
 from queries.projection import project_linear
@@ -26,6 +27,7 @@ def layout(**query: str) -> html.Div:
     lang = lang_of(query)
     try:
         with snapshot() as (publication, cur):
+            demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
             levels = region_levels(cur)
             level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
             combos = reported_combinations(cur)
@@ -67,7 +69,7 @@ def layout(**query: str) -> html.Div:
                            id="download-xlsx", className="button-link", download="inkoop.xlsx")]),
             _table(cells, level, lang) if cells else empty_state(lang),
             _trend(monthly, region and next(c.region_name for c in cells if c.region_code == region), lang)]
-    return frame(lang, "/inkoop", publication, body, query)
+    return frame(lang, "/inkoop", publication, body, query, demo=demo)
 
 
 def gap_to_median(cell: Shortfall) -> float | None:

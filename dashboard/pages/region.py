@@ -9,6 +9,7 @@ from dashboard.data import page_moment, remembered, snapshot
 from dashboard.figures import trend_figure, versus_median_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import with_params
+from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
 from queries.providers import ProviderMatch, SearchFilters, search_providers
 from queries.reference import care_labels, region_levels_of, reported_combinations
@@ -27,10 +28,11 @@ def layout(region_code: str = "", **query: str) -> html.Div:
     path = f"/regio/{region_code}"
     try:
         with snapshot() as (publication, cur):
+            demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
             levels = region_levels_of(cur, region_code)
             if not levels:
                 return frame(lang, path, publication, [html.H1(t("unknown_region", lang)), empty_state(lang)],
-                             query)
+                             query, demo=demo)
             level, region_name = next(((lv, n) for lv, n in levels if lv == query.get("level")), levels[0])
             moment = page_moment(query.get("at"))
             labels = care_labels(cur)
@@ -59,7 +61,7 @@ def layout(region_code: str = "", **query: str) -> html.Div:
         _signals(signals, name, lang),
         _services(services, name, lang),
     ]
-    return frame(lang, path, publication, body, query)
+    return frame(lang, path, publication, body, query, demo=demo)
 
 
 def _chosen(cells: list[Shortfall], combos: list[tuple[str, str]], query: dict[str, str]) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from dashboard.components import age_text, empty_state, frame, labelled_dropdown
 from dashboard.data import page_moment, reader, remembered, snapshot
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import new_search, parse_search
+from queries.demo import shows_demo_data
 from queries.errors import CapacityError, NoPublishedData
 from queries.providers import VIOLENCE_PROFILES, ProviderMatch, SearchFilters, search_providers
 from queries.reference import care_labels, municipalities, reported_combinations, service_languages
@@ -23,6 +24,7 @@ def layout(**query: str) -> html.Div:
     lang = lang_of(query)
     try:
         with snapshot() as (publication, cur):
+            demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
             places = municipalities(cur)
             labels = care_labels(cur)
             combos = reported_combinations(cur)
@@ -45,7 +47,7 @@ def layout(**query: str) -> html.Div:
                  html.Ol([_result(m, name, lang) for m in matches], id="search-results", className="results")]
     else:
         body += [empty_state(lang, t("nothing_found", lang)), _signal_form(lang)]
-    return frame(lang, "/zoek", publication, body, query)
+    return frame(lang, "/zoek", publication, body, query, demo=demo)
 
 
 def _filters(query: dict[str, str], known: set[str]) -> SearchFilters:

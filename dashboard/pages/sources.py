@@ -9,6 +9,7 @@ from dash import html
 from dashboard.components import AMSTERDAM, empty_state, figure_number, frame
 from dashboard.data import page_moment, remembered, snapshot
 from dashboard.i18n import lang_of, t
+from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
 from queries.health import (ProviderReports, Rejection, SourceHealth, next_runs, provider_reports,
                             recent_rejections, source_health)
@@ -23,6 +24,7 @@ def layout(**query: str) -> html.Div:
     lang = lang_of(query)
     try:
         with snapshot() as (publication, cur):
+            demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
             moment = page_moment(query.get("at"))
             health, planned, rejections, reports = remembered(publication, ("sources", moment), lambda: (
                 source_health(cur, moment), next_runs(cur), recent_rejections(cur), provider_reports(cur, moment)))
@@ -32,7 +34,7 @@ def layout(**query: str) -> html.Div:
             _sources(health, planned, lang) if health else empty_state(lang),
             _rejections(rejections, lang),
             _reports(reports, lang)]
-    return frame(lang, "/databronnen", publication, body, query)
+    return frame(lang, "/databronnen", publication, body, query, demo=demo)
 
 
 def when(moment: datetime | None, lang: str) -> str:
