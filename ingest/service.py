@@ -31,7 +31,8 @@ LEDGER_PUBLISH_SECONDS = 60
 def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | None = None) -> int:
     """Run the scheduler until stopped, or (with `once`) run sources now and report. Exit code 1 when one failed."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)   # our own lines say what each run did
+    for noisy in ("apscheduler", "httpx"):   # our own lines say what each run did
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     sources = with_builtin_sources(load_sources(config_path), paths)
     with IngestLock(paths.ingest_lock), Warehouse(paths) as warehouse:
         initialise(warehouse)

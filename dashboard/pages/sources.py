@@ -58,12 +58,18 @@ def _sources(health: list[SourceHealth], planned: dict, lang: str) -> html.Secti
         html.Td(figure_number(h.last_rows_loaded, lang), className="num"),
         html.Td(figure_number(h.last_rows_rejected, lang), className="num"),
         html.Td(str(h.consecutive_failures), className="num"),
-        html.Td(when(h.stale_since, lang) if h.stale else t("fresh", lang), className="stale" if h.stale else None),
+        html.Td(_staleness(h, lang), className="stale" if h.stale else None),
         html.Td(when(planned.get(h.source_id), lang) if planned.get(h.source_id) else "–"),
         html.Td((h.last_error_en if lang == "en" else h.last_error_nl) or "", className="reasons"),
     ], **{"data-source": h.source_id}) for h in health]
     return html.Section(html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="sources-table"),
                                  className="table-scroll"), className="card")
+
+
+def _staleness(health: SourceHealth, lang: str) -> str:
+    if not health.stale:
+        return t("fresh", lang)
+    return when(health.stale_since, lang) if health.stale_since else t("no_figure", lang)
 
 
 def _rejections(rejections: list[Rejection], lang: str) -> html.Section:
