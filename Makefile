@@ -23,6 +23,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
+# Benchmarks (not part of make test): results in bench/results/, the table in bench/results/latest.md.
+bench: $(STAMP) browser
+	$(BIN)/python bench/run.py
+
 # Headless Chromium and its driver for the browser tests (Debian packages).
 browser:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \

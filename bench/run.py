@@ -1,0 +1,92 @@
+"""`make bench`: every benchmark of the project in one run, with its baseline measured in the same run.
+
+Writes bench/results/<timestamp>.json and bench/results/latest.md (the table shown in the README).
+    .venv/bin/python bench/run.py [--scale 1] [--rows 1000000] [--sources 500]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+BUDGETS = {"callback_p95_ms": 50, "callback_vs_sql": 2.0, "ingest_vs_read_csv": 0.40, "cycle_s": 60,
+           "worker_mb": 400, "page_ready_s": 1.5}
+
+
+def run_json(*args: str) -> dict:
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True, cwd=HERE.parent)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.machine())
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=1, help="x1: 2,000 services, 3.5 million observations")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sources", type=int, default=500)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="capacity-bench-"))
+    started = time.perf_counter()
+    try:
+        data = work / "data"
+        subprocess.run([sys.executable, str(HERE / "build_warehouse.py"), str(data), "--services",
+                        str(2000 * args.scale), "--observations", str(3_500_000 * args.scale)], check=True,
+                       cwd=HERE.parent)
+        callbacks = run_json(str(HERE / "callback_timing.py"), str(data))
+        browser = run_json(str(HERE / "page_ready.py"), str(data))
+        ingest = run_json(str(HERE / "ingest_throughput.py"), str(work / "ingest"), "--rows", str(args.rows),
+                          "--sources", str(args.sources))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+              "scale": args.scale, "callbacks": callbacks, "browser": browser, "ingest": ingest,
+              "seconds": time.perf_counter() - started}
+    RESULTS.mkdir(exist_ok=True)
+    stamp = result["when"].replace(":", "").replace("-", "")
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    table = markdown(result)
+    (RESULTS / "latest.md").write_text(table, encoding="utf-8")
+    print(table)
+
+
+def markdown(result: dict) -> str:
+    lines = [f"Measured {result['when']} on {result['machine']}; scale ×{result['scale']} "
+             f"({result['callbacks']['observations']:,} observations); whole run {result['seconds']:.0f} s.", "",
+             "| page | callback p50 ms | p95 ms | bare SQL p50 ms | ratio | pandas p50 ms | page ready s |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for page, figures in result["callbacks"]["pages"].items():
+        ready = result["browser"].get(page)
+        lines.append(f"| {page} | {figures['p50_ms']:.0f} | {figures['p95_ms']:.0f} | {figures['sql_p50_ms']:.0f} | "
+                     f"{figures['p50_ms'] / figures['sql_p50_ms']:.1f}× | "
+                     f"{figures.get('pandas_p50_ms', float('nan')):.0f} | {ready:.2f} |")
+    ingest = result["ingest"]
+    lines += ["", "| measure | value | budget |", "| --- | --- | --- |",
+              f"| ingest of {ingest['rows']:,} CSV rows (parse, validate, load) | "
+              f"{ingest['pipeline_rows_per_s']:,.0f} rows/s = {ingest['ratio_to_read_csv']:.1%} of read_csv "
+              f"({ingest['read_csv_rows_per_s']:,.0f} rows/s) | ≥ 40% |",
+              f"| one cycle of {ingest['sources']} small sources | {ingest['cycle_seconds']:.1f} s | ≤ 60 s |",
+              f"| peak memory, web worker (all page renders) | {result['callbacks']['worker_peak_mb']:.0f} MB | ≤ 400 MB |",
+              f"| peak memory, ingest (1M-row file) | {ingest['ingest_peak_mb']:.0f} MB | |"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
