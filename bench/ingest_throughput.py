@@ -57,7 +57,7 @@ def pipeline(work: Path, path: Path) -> tuple[float, int]:
         inbox = paths.inbox / "big"
         inbox.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, inbox / path.name)
-        source = SourceConfig("big", "file", "1h", options={"settle_seconds": 0})
+        source = SourceConfig("big", "file", "1h", options={"settle_seconds": 0, "max_bytes": 2 * 1024 ** 3})
         started = time.perf_counter()
         summary = SourceRunner(warehouse, paths).run(source)
         return time.perf_counter() - started, summary.loaded
@@ -122,6 +122,8 @@ def main() -> None:
     write_csv(csv_path, args.rows)
     floor = floor_read_csv(csv_path)
     seconds, loaded = pipeline(work, csv_path)
+    if loaded != args.rows:
+        raise SystemExit(f"pipeline loaded {loaded} of {args.rows} rows")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cycle_seconds = cycle(work, args.sources)
     print(json.dumps({"rows": args.rows, "loaded": loaded, "pipeline_seconds": seconds,

@@ -27,13 +27,14 @@ class FileSource:
     def batches(self, source: SourceConfig, paths: DataPaths, memory: FeedMemory, now: datetime) -> Iterator[Batch]:
         location = inbox_of(source, paths)
         settle = float(source.options.get("settle_seconds", DEFAULT_SETTLE_SECONDS))
+        cap = int(source.options.get("max_bytes", MAX_FILE_BYTES))
         if location.is_file():
-            yield _batch(location, inbox_file=None)
+            yield _batch(location, None, cap)
             return
         location.mkdir(parents=True, exist_ok=True)
         for path in sorted(location.iterdir()):
             if _ready(path, settle):
-                yield _batch(path, inbox_file=path)
+                yield _batch(path, path, cap)
 
 
 def _ready(path: Path, settle: float) -> bool:
@@ -46,7 +47,7 @@ def _ready(path: Path, settle: float) -> bool:
     return time.time() - path.stat().st_mtime >= settle
 
 
-def _batch(path: Path, inbox_file: Path | None) -> Batch:
+def _batch(path: Path, inbox_file: Path | None, cap: int) -> Batch:
     data = path.read_bytes()
     return Batch(name=path.name, content_hash=hashlib.sha256(data).hexdigest(), size=len(data),
-                 read=lambda: read_tabular(path, MAX_FILE_BYTES), inbox_file=inbox_file)
+                 read=lambda: read_tabular(path, cap), inbox_file=inbox_file)
