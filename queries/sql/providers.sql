@@ -5,13 +5,6 @@
 -- $framework, $language, $violence_profile, $whole_family, $available_only, $at (each filter NULL for all).
 -- No address exists to return.
 WITH
-service_municipality AS (
-    SELECT DISTINCT a.service_id, coalesce(rm.gemeente_code, a.area_code) AS gemeente_code
-    FROM service_area AS a
-    LEFT JOIN region_membership AS rm ON a.area_level <> 'gemeente' AND rm.level = a.area_level
-                                     AND rm.region_code = a.area_code
-    WHERE a.area_level = 'gemeente' OR rm.gemeente_code IS NOT NULL
-),
 coverage AS (
     SELECT DISTINCT sm.service_id
     FROM service_municipality AS sm

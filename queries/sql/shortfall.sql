@@ -33,13 +33,6 @@ combos AS (
     WHERE ($care_type IS NULL OR c.care_type = $care_type)
       AND ($target_group IS NULL OR c.target_group = $target_group)
 ),
-service_municipality AS (
-    SELECT DISTINCT a.service_id, coalesce(rm.gemeente_code, a.area_code) AS gemeente_code
-    FROM service_area AS a
-    LEFT JOIN region_membership AS rm ON a.area_level <> 'gemeente' AND rm.level = a.area_level
-                                     AND rm.region_code = a.area_code
-    WHERE a.area_level = 'gemeente' OR rm.gemeente_code IS NOT NULL
-),
 service_total AS (
     SELECT sm.service_id, sum(p.inhabitants) AS total
     FROM service_municipality AS sm JOIN pop AS p USING (gemeente_code)
