@@ -29,9 +29,11 @@ from queries.hsds import read_page
 from queries.moments import AMSTERDAM, as_of
 from queries.providers import PROVIDER_COLUMNS, VIOLENCE_PROFILES, SearchFilters, search_providers
 from queries.reference import care_labels, region_levels
-from queries.shortfall import REPORT_COLUMNS, shortfall
+from queries.shortfall import REPORT_COLUMNS, Shortfall, shortfall
+from queries.suppression import public_level, public_view
 
 from . import data
+from .access import is_public
 
 blueprint = Blueprint("api", __name__)
 
@@ -72,12 +74,41 @@ def shortfall_report() -> Response:
     lang, framework = _choice(args, "lang", LANGUAGES, "nl"), _choice(args, "framework", FRAMEWORKS, None)
     level = args.get("level") or DEFAULT_LEVEL
     with data.snapshot() as (publication, cur):
-        _known("level", level, [known.level for known in region_levels(cur)])
+        levels = [known.level for known in region_levels(cur)]
+        if is_public():
+            level = _public_choice(args, framework, public_level(levels))
+        _known("level", level, levels)
         care_type, target_group = _care_filters(cur, args)
-        cells = shortfall(cur, level, moment, care_type, target_group, framework, args.get("region") or None)
+        if is_public():
+            cells = _suppressed(cur, level, moment, care_type, target_group, args.get("region") or None)
+        else:
+            cells = shortfall(cur, level, moment, care_type, target_group, framework, args.get("region") or None)
     rows = [cell.report_row(lang) for cell in cells]
     return _report(f"shortfall-{level}", form, REPORT_COLUMNS, rows, moment, {"level": level},
                    publication.published_at)
+
+
+def _public_choice(args: MultiDict[str, str], framework: str | None, level: str) -> str:
+    """The public sees one level and no framework split (either would let hidden figures be subtracted)."""
+    if framework:
+        raise BadParameter("framework", framework, "niet beschikbaar in de openbare weergave",
+                           "not available in the public view")
+    if args.get("level") not in (None, "", level):
+        raise BadParameter("level", args["level"], f"de openbare weergave toont alleen {level}",
+                           f"the public view shows {level} only")
+    return level
+
+
+def _suppressed(cur: duckdb.DuckDBPyConnection, level: str, moment: datetime, care_type: str | None,
+                target_group: str | None, region: str | None) -> list[Shortfall]:
+    """Each care type x target group suppressed over all regions of the level with its national total, then
+    the region filter applied: what is hidden depends on the whole table, never on the rows asked for."""
+    totals = {(c.care_type, c.target_group): c for c in shortfall(cur, "nederland", moment, care_type, target_group)}
+    groups: dict[tuple[str, str], list[Shortfall]] = {}
+    for cell in shortfall(cur, level, moment, care_type, target_group):
+        groups.setdefault((cell.care_type, cell.target_group), []).append(cell)
+    shown = [c for key, group in groups.items() for c in public_view(group, totals.get(key)).cells]
+    return [c for c in shown if not region or c.region_code == region]
 
 
 @blueprint.get("/api/v1/providers")

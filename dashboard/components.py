@@ -10,8 +10,10 @@ from dash import dcc, html
 from queries.providers import ProviderMatch
 from queries.publish import Publication
 
+from .access import ROLE_LABELS, allows, config, current_role, current_user, page_role
 from .demo import demo_notice
 from .i18n import STATUS_COLOURS, STATUS_ICONS, t
+from .login import csrf_token
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NAV = (("/", "nav_overview"), ("/zoek", "nav_search"), ("/inkoop", "nav_purchasing"),
@@ -46,11 +48,42 @@ def frame(lang: str, path: str, publication: Publication | None, children: list,
             html.Nav([html.A(t(key, lang), href=href(target, lang),
                              className="active" if target == path else None,
                              **({"aria-current": "page"} if target == path else {}))
-                      for target, key in NAV], **{"aria-label": "menu"}),
-            html.P(updated, id="data-updated", className="updated"),
+                      for target, key in NAV if allows(current_role(), page_role(target) or "steward")],
+                     **{"aria-label": "menu"}),
+            html.Div([html.P(updated, id="data-updated", className="updated"), account(lang, path)],
+                     className="header-bottom"),
         ], className="site-header"),
-        html.Main(([demo_notice(lang)] if demo else []) + children, id="main", lang=lang),
+        html.Main(([demo_notice(lang)] if demo else []) + _access_notice(lang) + children, id="main", lang=lang),
     ], className=f"page lang-{lang}")
+
+
+def role_label(role: str | None, lang: str) -> str:
+    nl, en = ROLE_LABELS.get(role or "", ("geen", "none"))
+    return en if lang == "en" else nl
+
+
+def account(lang: str, path: str) -> html.Div:
+    """Who is logged in with which role and a logout button; or a login link; nothing with login off."""
+    if not config().login_on:
+        return html.Div()
+    user = current_user()
+    if user is None:
+        return html.Div(html.A(t("log_in", lang), href=href("/login", lang, next=path), id="login-link"),
+                        className="account")
+    return html.Div([
+        html.Span(f"{user['name']} ({role_label(current_role(), lang)})", id="account-name"),
+        html.Form([dcc.Input(type="hidden", name="csrf", value=csrf_token(), id="logout-csrf"),
+                   html.Button(t("log_out", lang), type="submit", id="logout")],
+                  action="/logout", method="post", className="logout-form"),
+    ], className="account")
+
+
+def _access_notice(lang: str) -> list[html.P]:
+    """With login off every page says so, and which role every visitor has."""
+    if config().login_on:
+        return []
+    role = role_label(current_role(), lang)
+    return [html.P(t("login_off", lang).format(role=role), id="login-off-notice", className="notice", role="note")]
 
 
 def status_badge(status: str, lang: str) -> html.Span:

@@ -9,7 +9,7 @@ from queries.shortfall import Shortfall
 
 from .i18n import STATUS_COLOURS, STATUS_ICONS, t
 
-STATUS_ORDER = ("green", "amber", "red", "grey")
+STATUS_ORDER = ("green", "amber", "red", "grey", "suppressed")
 # The maps draw only our own region shapes; plotly's base map (fetched from a CDN) is replaced by an
 # empty local topology, so nothing leaves the machine.
 MAP_CONFIG = {"displayModeBar": False, "scrollZoom": False, "topojsonURL": "/assets/topojson/"}

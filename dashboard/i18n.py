@@ -11,6 +11,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav_purchasing": ("Inkoop", "Purchasing"),
     "nav_sources": ("Databronnen", "Data sources"),
     "updated": ("Gegevens bijgewerkt", "Data updated"),
+    "log_in": ("Inloggen", "Log in"),
+    "log_out": ("Uitloggen", "Log out"),
+    "login_off": ("Inloggen staat uit op deze installatie: iedere bezoeker heeft de rol {role}.",
+                  "Login is turned off on this installation: every visitor has the {role} role."),
     "switch_language": ("English", "Nederlands"),
     "switch_language_label": ("Switch to English", "Schakel naar Nederlands"),
     "no_data": ("Geen gegevens voor deze selectie", "No data for this selection"),
@@ -34,6 +38,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "reasons": ("Waarom", "Why"),
     "map_title": ("Kaart", "Map"),
     "regions_table": ("Regio's, slechtste eerst", "Regions, worst first"),
+    "suppressed": ("afgeschermd", "hidden"),
+    "public_notice": ("Openbare weergave: regionale totalen; cijfers van minder dan 3 aanbieders zijn afgeschermd.",
+                      "Public view: regional totals; figures of fewer than 3 providers are hidden."),
     "red": ("rood", "red"), "amber": ("oranje", "amber"), "green": ("groen", "green"), "grey": ("grijs", "grey"),
     "unknown": ("onbekend", "unknown"),
     "norm_places": ("Normplaatsen", "Norm places"),
@@ -87,6 +94,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "reason": ("Reden", "Reason"),
     "signal_button": ("Meld: niets gevonden", "Record: nothing found"),
     "signal_done": ("Vastgelegd. Dank u.", "Recorded. Thank you."),
+    "signal_too_many": ("Te veel meldingen vanaf dit adres in het afgelopen uur; probeer het later opnieuw.",
+                        "Too many signals from this address in the last hour; try again later."),
     "signal_needs": ("Kies gemeente, zorgsoort en doelgroep om een melding te doen.",
                      "Choose municipality, care type and target group to record a signal."),
     "reason_no_service": ("geen aanbod", "no service"),
@@ -143,8 +152,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_signals": ("Geen meldingen van onvervulde vraag.", "No signals of unmet demand."),
 }
 
-STATUS_ICONS = {"red": "✖", "amber": "▲", "green": "✔", "grey": "?"}
-STATUS_COLOURS = {"red": "#c0392b", "amber": "#d68910", "green": "#1e8449", "grey": "#7f8c8d"}
+STATUS_ICONS = {"red": "✖", "amber": "▲", "green": "✔", "grey": "?", "suppressed": "◌"}
+STATUS_COLOURS = {"red": "#c0392b", "amber": "#d68910", "green": "#1e8449", "grey": "#7f8c8d",
+                  "suppressed": "#d5d8dc"}
 
 
 def t(key: str, lang: str) -> str:

@@ -5,6 +5,8 @@ from gunicorn.app.base import BaseApplication
 
 from queries.paths import DataPaths
 
+from .access import access_config
+
 
 class _Gunicorn(BaseApplication):
     def __init__(self, paths: DataPaths, options: dict) -> None:
@@ -23,7 +25,9 @@ class _Gunicorn(BaseApplication):
 
 
 def serve(paths: DataPaths, host: str, port: int, workers: int, threads: int) -> int:
-    """Run gunicorn in the foreground until stopped."""
+    """Run gunicorn in the foreground until stopped (after checking the login settings, so that a wrong
+    setting is one plain message instead of workers failing to boot). Never Dash's debug server."""
+    access_config(paths.root)
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,

@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     _demo_options(demo)
 
     command("settings", cmd_settings, "list settings with their environment variables and help")
+
+    users = command("users", cmd_users, "manage the local login users (argon2-hashed passwords)")
+    users.add_argument("action", choices=("list", "add", "remove"))
+    users.add_argument("name", nargs="?", help="user name (add, remove)")
+    users.add_argument("--role", choices=("public", "professional", "steward"), help="add: the user's role")
+    users.add_argument("--password-stdin", action="store_true",
+                       help="add: read the password from standard input instead of asking for it")
     return parser
 
 
@@ -231,8 +238,43 @@ def _generate_demo(paths: DataPaths, port: int | None, seed: int | None = None, 
 
 def cmd_settings(args: argparse.Namespace) -> int:
     for setting in settings.SETTINGS:
-        print(f"{setting.env:<30} = {settings.get(setting.name)!r:<12} {setting.help}")
+        value = settings.get(setting.name)
+        shown = "'(set)'" if setting.secret and value else repr(value)
+        print(f"{setting.env:<30} = {shown:<12} {setting.help}")
     return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from dashboard.users import add_user, read_users, remove_user, users_file
+
+    path = users_file(paths_of(args).root)
+    if args.action == "list":
+        for user in read_users(path).values():
+            print(f"{user.name}\t{user.role}")
+        return 0
+    if not args.name:
+        raise CapacityError("Geef een gebruikersnaam.", "Give a user name.")
+    if args.action == "remove":
+        removed = remove_user(path, args.name)
+        print(_t(f"{args.name} verwijderd uit {path}", f"{args.name} removed from {path}") if removed else
+              _t(f"{args.name} staat niet in {path}", f"{args.name} is not in {path}"))
+        return 0 if removed else 1
+    if not args.role:
+        raise CapacityError("Geef een rol met --role.", "Give a role with --role.")
+    add_user(path, args.name, args.role, _new_password(args.password_stdin))
+    print(_t(f"{args.name} ({args.role}) opgeslagen in {path}", f"{args.name} ({args.role}) saved in {path}"))
+    return 0
+
+
+def _new_password(from_stdin: bool) -> str:
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(_t("Wachtwoord: ", "Password: "))
+    if getpass.getpass(_t("Nog een keer: ", "Once more: ")) != first:
+        raise CapacityError("De wachtwoorden verschillen.", "The passwords differ.")
+    return first
 
 
 def _lang() -> str:

@@ -18,6 +18,7 @@ class Setting:
     env: str
     default: str
     help: str
+    secret: bool = False
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -38,6 +39,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("demo_port", "CAPACITY_DEMO_PORT", "8051",
             "Port on 127.0.0.1 of the demo's feeds and HSDS API (capacity demo; capacity run without a "
             "configuration)."),
+    Setting("production", "CAPACITY_PRODUCTION", "false",
+            "true on a real deployment: `capacity serve` then refuses to start without CAPACITY_SECRET_KEY, and "
+            "without login visitors may have at most the public role."),
+    Setting("secret_key", "CAPACITY_SECRET_KEY", "",
+            "Key that signs login sessions (at least 32 characters; the same for every web worker and restart). "
+            "Required with login on or in production mode.", secret=True),
+    Setting("login", "CAPACITY_LOGIN", "off",
+            "How people log in: off (nobody logs in; everyone has CAPACITY_ANONYMOUS_ROLE), local (the users "
+            "file, see `capacity users`), oidc (OpenID Connect, see CAPACITY_OIDC_*) or local,oidc."),
+    Setting("anonymous_role", "CAPACITY_ANONYMOUS_ROLE", "",
+            "Role of visitors who have not logged in: none (must log in), public, professional or steward. "
+            "Empty: steward with login off (the demo), none with login on."),
+    Setting("users_file", "CAPACITY_USERS_FILE", "",
+            "Local users with argon2-hashed passwords (TOML). Empty: users.toml in the data folder."),
+    Setting("session_hours", "CAPACITY_SESSION_HOURS", "8", "Hours a login stays valid."),
+    Setting("oidc_issuer", "CAPACITY_OIDC_ISSUER", "",
+            "OpenID Connect issuer URL (its /.well-known/openid-configuration is read)."),
+    Setting("oidc_client_id", "CAPACITY_OIDC_CLIENT_ID", "", "OpenID Connect client id of this dashboard."),
+    Setting("oidc_client_secret", "CAPACITY_OIDC_CLIENT_SECRET", "", "OpenID Connect client secret.",
+            secret=True),
+    Setting("oidc_role_claim", "CAPACITY_OIDC_ROLE_CLAIM", "roles",
+            "Claim of the ID token (or userinfo) that holds the user's groups or roles."),
+    Setting("oidc_roles", "CAPACITY_OIDC_ROLES", "",
+            "Which claim values give which role, e.g. 'vt-medewerker=professional,datasteward=steward'. A user "
+            "with none of them gets the anonymous role."),
+    Setting("public_level", "CAPACITY_PUBLIC_LEVEL", "veilig_thuis",
+            "The one region level the public role sees (one level only, so that levels cannot be subtracted "
+            "from each other to reveal a hidden figure)."),
+    Setting("behind_proxy", "CAPACITY_BEHIND_PROXY", "false",
+            "true when a TLS-terminating reverse proxy sets X-Forwarded-For/-Proto (then HSTS is sent on HTTPS)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
+from dashboard.access import allows, current_role, is_public
 from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
 from dashboard.data import boundaries, page_moment, remembered, snapshot
 from dashboard.figures import MAP_CONFIG, region_map
@@ -13,12 +14,14 @@ from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
 from queries.reference import care_labels, region_levels, reported_combinations
 from queries.shortfall import Shortfall, shortfall
+from queries.suppression import public_level, public_view
 
-dash.register_page(__name__, path="/", name="Overzicht", title="Overzicht — capaciteit en wachtlijsten")
+dash.register_page(__name__, path="/", name="Overzicht", role="public",
+                   title="Overzicht — capaciteit en wachtlijsten")
 
 FILTERS = ("level", "care_type", "target_group", "colour")
 COLOUR_CHOICES = ("status", "unmet_now", "norm_gap", "per_10k", "median_wait")
-STATUS_RANK = {"red": 0, "grey": 1, "amber": 2, "green": 3}
+STATUS_RANK = {"red": 0, "grey": 1, "amber": 2, "green": 3, "suppressed": 4}
 SORTS = {"worst": None, "region": "region_name", "places": "places", "available": "available",
          "waiting": "waiting", "unmet_now": "unmet_now", "norm_gap": "norm_gap", "per_10k": "per_10k"}
 
@@ -29,6 +32,9 @@ def layout(**query: str) -> html.Div:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
             levels = region_levels(cur)
+            if is_public():
+                only = public_level([l.level for l in levels])
+                levels = [l for l in levels if l.level == only]
             level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
             combos = reported_combinations(cur)
             labels = care_labels(cur)
@@ -41,6 +47,10 @@ def layout(**query: str) -> html.Div:
             collection = boundaries(cur, publication, level)
     except NoPublishedData:
         return frame(lang, "/", None, [empty_state(lang, t("no_published", lang))], query)
+    total = national[0] if national else None
+    if is_public():
+        view = public_view(cells, total)
+        cells, total = view.cells, view.total
     colour_by = query.get("colour") if query.get("colour") in COLOUR_CHOICES else "status"
     state = {"level": level, "care_type": care_type, "target_group": target_group, "colour": colour_by,
              "at": query.get("at"), "sort": query.get("sort")}
@@ -58,12 +68,13 @@ def layout(**query: str) -> html.Div:
                           [{"label": t(c, lang), "value": c} for c in COLOUR_CHOICES], colour_by),
     ], className="controls", role="search")
     body = [html.H1(f"{pick(labels[('care_type', care_type)])} — {pick(labels[('target_group', target_group)])}"),
+            *([html.P(t("public_notice", lang), id="public-notice", className="notice")] if is_public() else []),
             controls, dcc.Store(id="overview-rendered", data={k: state[k] for k in FILTERS})]
     if not cells:
         body.append(empty_state(lang))
     else:
         body += [
-            _headline(national[0] if national else None, lang),
+            _headline(total, lang),
             html.Section([html.H2(t("map_title", lang), className="visually-hidden"),
                           dcc.Graph(id="overview-map", figure=region_map(collection, cells, colour_by, lang),
                                     config=MAP_CONFIG,
@@ -86,12 +97,13 @@ def _headline(cell: Shortfall | None, lang: str) -> html.Section:
 
     if cell is None:
         return html.Section()
-    share = "–" if not cell.services else f"{round(100 * cell.services_fresh / cell.services)}%"
+    share = ("–" if not cell.services else
+             f"{round(100 * cell.services_fresh / cell.services)}% ({cell.services_fresh}/{cell.services})")
     return html.Section([
         card("places", figure_number(cell.places, lang), "headline-places"),
         card("available", figure_number(cell.available, lang), "headline-available"),
         card("waiting", figure_number(cell.waiting, lang), "headline-waiting"),
-        card("fresh_share", f"{share} ({cell.services_fresh}/{cell.services})", "headline-fresh"),
+        card("fresh_share", share, "headline-fresh"),
     ], className="headline", **{"aria-label": "kerncijfers"})
 
 
@@ -112,8 +124,10 @@ def _table(cells: list[Shortfall], level: str, state: dict, lang: str) -> html.S
                ("norm_gap", "norm_gap"), ("per_10k", "per_10k")]
     header = html.Tr([html.Th(html.A(t(key, lang), href=href("/", lang, **{**state, "sort": sort}))
                               if sort else t(key, lang), scope="col") for key, sort in columns])
+    link = allows(current_role(), "professional")
     rows = [html.Tr([
-        html.Td(html.A(c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level))),
+        html.Td(html.A(c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level)) if link
+                else c.region_name),
         html.Td(status_badge(c.status, lang)),
         html.Td("; ".join(c.reasons(lang)), className="reasons"),
         html.Td(figure_number(c.places, lang, 1), className="num"),
@@ -144,7 +158,7 @@ def keep_filters_in_url(level: str, care_type: str, target_group: str, colour: s
           State("overview-level", "value"), State("_pages_location", "search"), prevent_initial_call=True)
 def open_region(click: dict | None, level: str, search: str) -> str:
     """Clicking a region on the map opens its page."""
-    if not click or not click.get("points"):
+    if not click or not click.get("points") or not allows(current_role(), "professional"):
         return dash.no_update
     lang = lang_of(parse_search(search))
     return href(f"/regio/{click['points'][0]['location']}", lang, level=level)

@@ -16,7 +16,8 @@ from queries.projection import project_linear
 from queries.reference import care_labels, region_levels, reported_combinations
 from queries.shortfall import Shortfall, figures_at, shortfall
 
-dash.register_page(__name__, path="/inkoop", name="Inkoop", title="Inkoop — capaciteit en wachtlijsten")
+dash.register_page(__name__, path="/inkoop", name="Inkoop", role="professional",
+                   title="Inkoop — capaciteit en wachtlijsten")
 
 TREND_MONTHS = 12
 PROJECTION_DAYS = [30, 61, 91]

@@ -16,7 +16,7 @@ from queries.reference import care_labels, region_levels_of, reported_combinatio
 from queries.shortfall import Gap, Shortfall, coverage_gaps, shortfall, trends
 from queries.signals import REASONS, DemandSignals, demand_signals
 
-dash.register_page(__name__, path_template="/regio/<region_code>", name="Regio",
+dash.register_page(__name__, path_template="/regio/<region_code>", name="Regio", role="professional",
                    title="Regio — capaciteit en wachtlijsten")
 
 TREND_WEEKS = 52

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import dash
+import flask
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import age_text, empty_state, frame, labelled_dropdown
 from dashboard.data import page_moment, reader, remembered, snapshot
+from dashboard.ratelimit import RateLimit
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import new_search, parse_search
 from queries.demo import shows_demo_data
@@ -13,9 +15,11 @@ from queries.errors import CapacityError, NoPublishedData
 from queries.providers import VIOLENCE_PROFILES, ProviderMatch, SearchFilters, search_providers
 from queries.reference import care_labels, municipalities, reported_combinations, service_languages
 
-dash.register_page(__name__, path="/zoek", name="Zoek aanbod", title="Zoek aanbod — capaciteit en wachtlijsten")
+dash.register_page(__name__, path="/zoek", name="Zoek aanbod", role="professional",
+                   title="Zoek aanbod — capaciteit en wachtlijsten")
 
 FRAMEWORKS = ("voluntary", "mandated")
+SIGNALS_PER_ADDRESS = RateLimit(30, 60 * 60)  # per web worker; the ingester caps the total (MAX_PENDING_SIGNALS)
 REASONS = ("no_service", "no_room", "wait_too_long", "not_eligible", "other")
 FILTER_IDS = ("gemeente", "care_type", "target_group", "age", "framework", "language", "violence_profile")
 
@@ -162,6 +166,8 @@ def record_nothing_found(clicks: int, reason: str, search: str) -> str:
     lang = lang_of(query)
     if not (query.get("gemeente") and query.get("care_type") and query.get("target_group")):
         return t("signal_needs", lang)
+    if not SIGNALS_PER_ADDRESS.allow(flask.request.remote_addr or "?"):
+        return t("signal_too_many", lang)
     try:
         write_signal(reader().paths, query["gemeente"], query["care_type"], query["target_group"], reason)
     except CapacityError as error:

@@ -14,7 +14,7 @@ from queries.errors import NoPublishedData
 from queries.health import (ProviderReports, Rejection, SourceHealth, next_runs, provider_reports,
                             recent_rejections, source_health)
 
-dash.register_page(__name__, path="/databronnen", name="Databronnen",
+dash.register_page(__name__, path="/databronnen", name="Databronnen", role="steward",
                    title="Databronnen — capaciteit en wachtlijsten")
 
 RUN_ICONS = {"ok": "✔", "partial": "▲", "failed": "✖", "unchanged": "="}
