@@ -53,7 +53,10 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    create_app(DataPaths(args.data_dir.resolve()))
+    app = create_app(DataPaths(args.data_dir.resolve()))
+    context = app.server.test_request_context("/")
+    context.push()
+    app.server.preprocess_request()   # the gate sets the visitor's role (login off: steward)
     recorded: list[RecordingCursor] = []
     original = data.snapshot
 
