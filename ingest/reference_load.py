@@ -16,6 +16,7 @@ import duckdb
 import shapely
 
 from queries.db import rows, run, scalar
+from queries.derived import has_current_derived_tables
 from queries.errors import ReferenceDataError
 from queries.settings import REFERENCE_DIR
 from queries.warehouse import Warehouse
@@ -146,8 +147,10 @@ def initialise(warehouse: Warehouse, reference_dir: Path = REFERENCE_DIR) -> Ini
             if due(f"population:{path.name}", digest):
                 store_population(con, path, known)
                 run(con, RECORD_PART, [f"population:{path.name}", digest, now])
-    if changed or warehouse.applied_migrations or warehouse.latest_publication() is None:
-        warehouse.publish()   # readers get new reference data and a new schema at once
+    current = warehouse.latest_publication()
+    if (changed or warehouse.applied_migrations or current is None
+            or not has_current_derived_tables(current.path(warehouse.paths))):
+        warehouse.publish()   # readers get new reference data, a new schema and new derived tables at once
     return InitReport(warehouse.applied_migrations, changed)
 
 

@@ -1,6 +1,7 @@
 """Publishing: immutable, uniquely named read-only copies of the warehouse plus a pointer.
 
-The writer checkpoints, copies the warehouse file to a temporary name, renames it
+The writer checkpoints, copies the warehouse file to a temporary name, adds the copy's derived tables
+(queries/derived.py), renames it
 to its final unique name, then atomically replaces the pointer. Readers follow
 the pointer and hold a shared flock on the copy they read; old copies beyond the
 last few are deleted only when no reader holds them.
@@ -20,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from .db import run
+from .derived import derive
 from .errors import WarehouseError
 from .migrate import schema_version
 from .paths import DataPaths
@@ -79,12 +81,23 @@ def publish(con: duckdb.DuckDBPyConnection, paths: DataPaths, keep: int) -> Publ
     name = f"warehouse-{sequence:08d}-{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}.duckdb"
     partial = paths.published / f"{TEMP_PREFIX}{name}"
     shutil.copyfile(paths.warehouse, partial)
+    _add_derived_tables(partial)
     _fsync_file(partial)
     os.replace(partial, paths.published / name)
     publication = Publication(sequence, name, now.isoformat(timespec="seconds"), schema_version(con))
     _write_pointer(paths, publication)
     prune(paths, keep)
     return publication
+
+
+def _add_derived_tables(copy: Path) -> None:
+    """Compute the copy's derived tables in the copy itself (the warehouse keeps only source data)."""
+    con = duckdb.connect(str(copy))
+    try:
+        derive(con)
+        run(con, "CHECKPOINT")
+    finally:
+        con.close()
 
 
 def prune(paths: DataPaths, keep: int) -> list[Path]:

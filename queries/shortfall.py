@@ -7,14 +7,15 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from .db import scalar, sql_file
+from .db import rows, sql_file
 from .moments import week_ends
 from .reference import care_labels
-from .settings import CHILD_SHARE_OF_15_24
 from .status import assess
 
-LONGEST_WINDOW = """
-SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source))"""
+WINDOW_AND_COPY = """
+SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source)),
+       (SELECT valid_at FROM derived.observed_until), computed_at, valid_until
+FROM derived.now_window"""
 REPORT_COLUMNS = ("region_level", "region_code", "region_name", "care_type", "target_group", "services",
                   "services_fresh", "places", "available", "waiting", "unmet_now", "norm_places", "norm_gap",
                   "per_10k", "national_median_per_10k", "median_wait_intake_days", "median_wait_treatment_days",
@@ -71,15 +72,27 @@ def shortfall(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, care_typ
 
 def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime], care_type: str | None = None,
                target_group: str | None = None, framework: str | None = None,
-               region: str | None = None, only_region: str | None = None) -> list[Shortfall]:
+               region: str | None = None, only_region: str | None = None,
+               precomputed: bool = True) -> list[Shortfall]:
     """Shortfall cells for several moments at once; `only_region` skips other regions early (no national
-    median then)."""
-    window = int(scalar(cur, LONGEST_WINDOW))
+    median then). One moment inside the copy's precomputed window is read from derived.shortfall_now
+    (`precomputed=False` computes it anyway: the tests compare both)."""
+    window, last_figure, computed_at, valid_until = rows(cur, WINDOW_AND_COPY)[0]
+    if (precomputed and len(times) == 1 and framework is None and only_region is None and computed_at is not None
+            and computed_at <= times[0] and (valid_until is None or times[0] <= valid_until)):
+        result = cur.execute(sql_file("shortfall_now"), {"at": times[0], "level": level, "care_type": care_type,
+                                                         "target_group": target_group, "region": region})
+        return _cells(result, level)
     result = cur.execute(sql_file("shortfall"), {
         "level": level, "times": times, "care_type": care_type, "target_group": target_group,
-        "framework": framework, "region": region, "only_region": only_region,
-        "child_share_15_24": CHILD_SHARE_OF_15_24, "max_window_days": window,
-        "window_start": min(times) - timedelta(days=window), "window_end": max(times)})
+        "framework": framework, "region": region, "only_region": only_region, "max_window_days": int(window),
+        "window_start": min(times) - timedelta(days=int(window)), "window_end": max(times),
+        "after_all_figures": last_figure is None or min(times) >= last_figure})
+    return _cells(result, level)
+
+
+def _cells(result: duckdb.DuckDBPyConnection, level: str) -> list[Shortfall]:
+    """Shortfall cells from the rows of shortfall.sql or shortfall_now.sql, with status and reasons."""
     names = [d[0] for d in result.description]
     cells = []
     for values in result.fetchall():

@@ -79,3 +79,20 @@ def test_second_init_changes_nothing(tmp_path: Path) -> None:
     assert "niets gewijzigd" in second.stdout
     assert snapshot(data / "warehouse.duckdb") == before
     assert published_copies(DataPaths(data)) == copies_before
+
+
+def test_init_publishes_again_when_the_copy_lacks_this_versions_derived_tables(tmp_path: Path) -> None:
+    """A copy published by an older version (no derived tables) is replaced by the next `capacity init`, so
+    readers never meet a copy the queries cannot read."""
+    data = tmp_path / "data"
+    assert run_cli("init", "--data-dir", str(data)).returncode == 0
+    (sequence, copy), = published_copies(DataPaths(data))[-1:]
+    con = duckdb.connect(str(copy))
+    con.execute("DROP SCHEMA derived CASCADE")
+    con.close()
+    assert run_cli("init", "--data-dir", str(data)).returncode == 0
+    newest, newest_copy = published_copies(DataPaths(data))[-1]
+    assert newest == sequence + 1
+    con = duckdb.connect(str(newest_copy), read_only=True)
+    assert rows(con, "SELECT count(*) FROM derived.shortfall_now") == [(0,)]   # no figures yet, the table exists
+    con.close()

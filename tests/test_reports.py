@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import random
@@ -14,9 +15,10 @@ from openpyxl import load_workbook
 import shortfall_world
 from ingest.load import refresh_first_valid_at
 from queries.db import rows, run
+from queries.derived import derive
 from queries.export import to_csv, to_xlsx
 from queries.paths import DataPaths
-from queries.shortfall import REPORT_COLUMNS, shortfall
+from queries.shortfall import REPORT_COLUMNS, Shortfall, figures_at, shortfall
 from queries.warehouse import Warehouse
 from support import run_cli
 
@@ -95,10 +97,15 @@ def test_regional_totals_add_up_to_national_on_every_level(initialised_template:
             run(con, "BEGIN TRANSACTION")
             _random_services(con, generator, municipalities, regions, at)
             refresh_first_valid_at(con)
+            derive(con)
             national = {(c.care_type, c.target_group): c for c in shortfall(con, "nederland", at)}
+            computed_at, valid_until = rows(con, "SELECT computed_at, valid_until FROM derived.now_window")[0]
+            assert computed_at <= at and (valid_until is None or at <= valid_until), "the copy table is used"
             for level in levels:
                 totals: dict[tuple, list[float]] = {}
-                for cell in shortfall(con, level, at):
+                cells = shortfall(con, level, at)
+                assert_same_cells(cells, figures_at(con, level, [at], precomputed=False))
+                for cell in cells:
                     total = totals.setdefault((cell.care_type, cell.target_group), [0.0, 0.0, 0.0])
                     for i, figure in enumerate((cell.places, cell.available, cell.waiting)):
                         total[i] += figure or 0.0
@@ -108,6 +115,15 @@ def test_regional_totals_add_up_to_national_on_every_level(initialised_template:
                     assert abs(available - (whole.available or 0)) < 1e-6, (seed, level, key)
                     assert abs(waiting - (whole.waiting or 0)) < 1e-6, (seed, level, key)
             run(con, "ROLLBACK")
+
+
+def assert_same_cells(precomputed: list[Shortfall], computed: list[Shortfall]) -> None:
+    """The table read from derived.shortfall_now equals the full computation (floats to rounding)."""
+    assert len(precomputed) == len(computed)
+    for fast, full in zip(precomputed, computed):
+        for name, value in dataclasses.asdict(full).items():
+            expected = pytest.approx(value) if isinstance(value, float) else value
+            assert getattr(fast, name) == expected, (full.region_level, full.region_code, name)
 
 
 def _random_services(con, generator: random.Random, municipalities: list[str], regions: list[tuple], at) -> None:

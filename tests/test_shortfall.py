@@ -5,11 +5,15 @@ Freshness windows: shelter 2 days, trauma care and perpetrator programmes 35 day
 """
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime, timedelta, timezone
 
+import pytest
 
 from queries.connection import PublishedReader
+from queries.db import rows
 from queries.moments import as_of
-from queries.shortfall import Shortfall, shortfall
+from queries.shortfall import Shortfall, figures_at, shortfall
 
 
 def cells(reader: PublishedReader, at: str, level: str = "testregio", **filters: str) -> dict[tuple, Shortfall]:
@@ -156,3 +160,26 @@ def test_regional_totals_add_up_to_the_national_total(reader: PublishedReader) -
     # by hand for shelters: places 12 + 5 + 0 + 2 = 19 = SH1 11 + SH2 6 + SH5 2 (SH3 stale)
     assert close(national[("NL", "shelter", "child")].places, 19)
     assert close(national[("NL", "shelter", "child")].waiting, 4 + 1 + 0)
+
+
+def test_the_copy_table_gives_what_the_full_computation_gives(reader: PublishedReader) -> None:
+    """The copy's last figure is SH1's at 30 June 08:00 UTC; the first fresh figure to turn stale after it
+    is SH2's (29 June 12:00 + 2 days shelter window = 1 July 12:00). In between, every level's table is
+    read from derived.shortfall_now; it must equal the full computation, and just after it the full
+    computation (which then sees SH2 stale) is used."""
+    last = datetime(2026, 6, 30, 8, tzinfo=timezone.utc)
+    until = datetime(2026, 7, 1, 12, tzinfo=timezone.utc)
+    with reader.cursor() as cur:
+        assert rows(cur, "SELECT computed_at, valid_until FROM derived.now_window") == [(last, until)]
+        for at in (last, as_of("2026-06-30"), until):
+            for level in ("testregio", "nederland"):
+                precomputed = figures_at(cur, level, [at])
+                computed = figures_at(cur, level, [at], precomputed=False)
+                assert len(precomputed) == len(computed) > 0
+                for fast, full in zip(precomputed, computed):
+                    for name, value in dataclasses.asdict(full).items():
+                        expected = pytest.approx(value) if isinstance(value, float) else value
+                        assert getattr(fast, name) == expected, (at, level, name)
+        after = {(c.region_code, c.care_type, c.target_group): c
+                 for c in shortfall(cur, "testregio", until + timedelta(microseconds=1))}
+    assert after[("A", "shelter", "adult_victim")].services_fresh == 1   # SH2 has turned stale; SH1 is fresh

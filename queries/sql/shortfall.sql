@@ -1,27 +1,13 @@
 -- Shortfall figures per moment x region x care type x target group (DESIGN.md, "Shortfall").
 -- Parameters: $level, $times (TIMESTAMPTZ[]), $care_type, $target_group, $framework, $region, $only_region,
--- $child_share_15_24, $max_window_days, $window_start, $window_end (filters NULL for all). $region filters the result (national medians still compare with
+-- $max_window_days, $window_start, $window_end, $after_all_figures (filters NULL for all). Reads the derived
+-- tables of the copy (derive.sql). $region filters the result (national medians still compare with
 -- every region); $only_region leaves out every other region's services early (fast, for trends of one
 -- region; national medians are then NULL). Status and its reasons are derived in status.py.
 WITH
 times AS (SELECT unnest($times::TIMESTAMPTZ[]) AS at_ts),
-pop AS (
-    SELECT gemeente_code,
-           arg_max(inhabitants, reference_date) AS inhabitants,
-           arg_max(age_0_14 + $child_share_15_24 * age_15_24, reference_date) AS children  -- 0-17, estimated
-    FROM population
-    GROUP BY gemeente_code
-),
-member AS (
-    SELECT gemeente_code, region_code FROM region_membership WHERE level = $level
-),
 region_pop AS (
-    SELECT r.region_code, r.region_name, sum(p.inhabitants) AS inhabitants, sum(p.children) AS children
-    FROM region AS r
-    JOIN member AS m USING (region_code)
-    JOIN pop AS p USING (gemeente_code)
-    WHERE r.level = $level
-    GROUP BY r.region_code, r.region_name
+    SELECT region_code, region_name, inhabitants, children FROM derived.region_pop WHERE level = $level
 ),
 combos AS (
     SELECT c.care_type, c.target_group, ct.sort_order AS care_order, tg.sort_order AS group_order,
@@ -33,20 +19,8 @@ combos AS (
     WHERE ($care_type IS NULL OR c.care_type = $care_type)
       AND ($target_group IS NULL OR c.target_group = $target_group)
 ),
-service_total AS (
-    SELECT sm.service_id, sum(p.inhabitants) AS total
-    FROM service_municipality AS sm JOIN pop AS p USING (gemeente_code)
-    GROUP BY sm.service_id
-),
--- a service covering several regions counts in each by the population share of its area there
 service_weight AS (
-    SELECT sm.service_id, m.region_code, sum(p.inhabitants) / any_value(t.total) AS weight
-    FROM service_municipality AS sm
-    JOIN pop AS p USING (gemeente_code)
-    JOIN member AS m USING (gemeente_code)
-    JOIN service_total AS t USING (service_id)
-    GROUP BY sm.service_id, m.region_code
-    HAVING sum(p.inhabitants) > 0
+    SELECT service_id, region_code, weight FROM derived.service_weight WHERE level = $level
 ),
 services AS (
     SELECT s.service_id, s.care_type, g.target_group
@@ -65,8 +39,14 @@ known AS (
     WHERE s.service_id IN (SELECT service_id FROM services)
 ),
 -- its latest figure at that moment, looked for only within the longest freshness window: an older one
--- is stale anyway (ties: the latest loaded). $window_start/$window_end bound the scan.
+-- is stale anyway (ties: the latest loaded). From the copy's last observation on ($after_all_figures) that
+-- is derived.latest; before it, the observations are scanned, $window_start/$window_end bounding the scan.
 recent AS (
+    SELECT t.at_ts, l.service_id, l.o
+    FROM times AS t
+    JOIN derived.latest AS l ON l.o.valid_at <= t.at_ts AND l.o.valid_at > t.at_ts - to_days($max_window_days)
+    WHERE $after_all_figures AND l.service_id IN (SELECT service_id FROM services)
+    UNION ALL
     SELECT t.at_ts, o.service_id,
            arg_max({'valid_at': o.valid_at, 'source_id': o.source_id, 'maximum': o.maximum,
                     'available': o.available, 'waiting_count': o.waiting_count,
@@ -74,7 +54,7 @@ recent AS (
                    {'valid_at': o.valid_at, 'ingested_at': o.ingested_at}) AS o
     FROM times AS t
     JOIN capacity_observation AS o ON o.valid_at <= t.at_ts AND o.valid_at > t.at_ts - to_days($max_window_days)
-    WHERE o.valid_at > $window_start AND o.valid_at <= $window_end
+    WHERE NOT $after_all_figures AND o.valid_at > $window_start AND o.valid_at <= $window_end
       AND o.service_id IN (SELECT service_id FROM services)
     GROUP BY t.at_ts, o.service_id
 ),

@@ -1,0 +1,58 @@
+"""Derived tables of a published copy, computed once per copy (queries/sql/derive.sql) instead of on every
+request: population per region, service weights per region, every service's latest figure, and the whole
+shortfall table per level for the moments from the copy's last figure until the first fresh figure turns
+stale (derived.shortfall_now)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+
+from .db import rows, run, sql_file
+from .settings import CHILD_SHARE_OF_15_24
+
+FILL_SHORTFALL_NOW = """
+INSERT INTO derived.shortfall_now
+SELECT $level, q.*, row_number() OVER (ORDER BY ct.sort_order, tg.sort_order, q.region_code)
+FROM ({shortfall}) AS q
+JOIN care_type AS ct USING (care_type)
+JOIN target_group AS tg USING (target_group)"""
+DERIVED_VERSION = 1   # raise when derive.sql changes: `capacity init` then publishes a new copy
+WINDOW = """
+SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source))"""
+
+
+def derive(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the `derived` tables from the data behind `con`."""
+    for statement in sql_file("derive").split(";\n"):
+        code = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--")).strip()
+        if code:
+            params = {"child_share_15_24": CHILD_SHARE_OF_15_24} if "$child_share_15_24" in code else None
+            run(con, code, params)
+    _fill_shortfall_now(con)
+    run(con, "CREATE OR REPLACE TABLE derived.version AS SELECT ?::INTEGER AS version", [DERIVED_VERSION])
+
+
+def has_current_derived_tables(copy: Path) -> bool:
+    """Whether a published copy was made with this version of the derived tables."""
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        return rows(con, "SELECT version FROM derived.version") == [(DERIVED_VERSION,)]
+    except duckdb.CatalogException:
+        return False
+    finally:
+        con.close()
+
+
+def _fill_shortfall_now(con: duckdb.DuckDBPyConnection) -> None:
+    computed_at = rows(con, "SELECT computed_at FROM derived.now_window")[0][0]
+    if computed_at is None:
+        return
+    window = int(rows(con, WINDOW)[0][0])
+    sql = FILL_SHORTFALL_NOW.format(shortfall=sql_file("shortfall").rstrip().rstrip(";"))
+    for (level,) in rows(con, "SELECT level FROM region_level ORDER BY level"):
+        run(con, sql, {"level": level, "times": [computed_at], "care_type": None, "target_group": None,
+                       "framework": None, "region": None, "only_region": None, "max_window_days": window,
+                       "window_start": computed_at - timedelta(days=window), "window_end": computed_at,
+                       "after_all_figures": True})
