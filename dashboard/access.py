@@ -14,6 +14,7 @@ Refusals are 403 in Dutch and English (with a login link for someone who could l
 """
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -185,7 +186,9 @@ def page_role(path: str) -> str | None:
     return dash.page_registry[module].get("role", "steward")
 
 
+@functools.cache
 def _page_rules() -> Map:
+    """URL rules of the registered pages (registered once, at start)."""
     rules = []
     for module, page in dash.page_registry.items():
         template = page.get("path_template") or page["path"]

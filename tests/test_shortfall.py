@@ -12,7 +12,7 @@ import pytest
 
 from queries.connection import PublishedReader
 from queries.db import rows
-from queries.moments import as_of
+from queries.moments import as_of, week_ends
 from queries.shortfall import Shortfall, figures_at, shortfall
 
 
@@ -183,3 +183,20 @@ def test_the_copy_table_gives_what_the_full_computation_gives(reader: PublishedR
         after = {(c.region_code, c.care_type, c.target_group): c
                  for c in shortfall(cur, "testregio", until + timedelta(microseconds=1))}
     assert after[("A", "shelter", "adult_victim")].services_fresh == 1   # SH2 has turned stale; SH1 is fresh
+
+
+def test_many_moments_at_once_give_what_each_moment_alone_gives(reader: PublishedReader) -> None:
+    """Trends scan each observation once (latest per interval between moments, carried forward within the
+    window); that must equal computing each moment on its own, over the world's April-June history."""
+    moments = week_ends(as_of("2026-06-30"), 14) + [as_of("2026-04-01"), as_of("2026-06-09T09:00")]
+    moments = sorted(set(moments))
+    with reader.cursor() as cur:
+        for level, only_region in (("testregio", None), ("testregio", "B"), ("nederland", None)):
+            together = figures_at(cur, level, moments, only_region=only_region)
+            alone = [cell for at in moments
+                     for cell in figures_at(cur, level, [at], only_region=only_region, precomputed=False)]
+            assert len(together) == len(alone) > 0
+            for joint, single in zip(together, alone):
+                for name, value in dataclasses.asdict(single).items():
+                    expected = pytest.approx(value) if isinstance(value, float) else value
+                    assert getattr(joint, name) == expected, (level, only_region, single.at, name)

@@ -40,23 +40,42 @@ known AS (
 ),
 -- its latest figure at that moment, looked for only within the longest freshness window: an older one
 -- is stale anyway (ties: the latest loaded). From the copy's last observation on ($after_all_figures) that
--- is derived.latest; before it, the observations are scanned, $window_start/$window_end bounding the scan.
+-- is derived.latest. Before it, each observation is scanned once: the latest per service in each interval
+-- between consecutive moments (the first reaching back one window), carried forward to later moments
+-- while it is inside the window. $window_start/$window_end bound the scan.
+intervals AS (
+    SELECT at_ts, coalesce(lag(at_ts) OVER (ORDER BY at_ts), at_ts - to_days($max_window_days)) AS after_ts
+    FROM (SELECT DISTINCT at_ts FROM times)
+),
+bucketed AS (
+    SELECT i.at_ts, o.service_id,
+           arg_max({'valid_at': o.valid_at, 'source_id': o.source_id, 'maximum': o.maximum,
+                    'available': o.available, 'waiting_count': o.waiting_count,
+                    'wait_days_intake': o.wait_days_intake, 'wait_days_treatment': o.wait_days_treatment},
+                   {'valid_at': o.valid_at, 'ingested_at': o.ingested_at}) AS o
+    FROM intervals AS i
+    JOIN capacity_observation AS o ON o.valid_at <= i.at_ts AND o.valid_at > i.after_ts
+    WHERE NOT $after_all_figures AND o.valid_at > $window_start AND o.valid_at <= $window_end
+      AND o.service_id IN (SELECT service_id FROM services)
+    GROUP BY i.at_ts, o.service_id
+),
+carried AS (
+    SELECT i.at_ts, b.service_id,
+           last_value(x.o IGNORE NULLS) OVER (PARTITION BY b.service_id ORDER BY i.at_ts
+                                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS o
+    FROM intervals AS i
+    CROSS JOIN (SELECT DISTINCT service_id FROM bucketed) AS b
+    LEFT JOIN bucketed AS x ON x.at_ts = i.at_ts AND x.service_id = b.service_id
+),
 recent AS (
     SELECT t.at_ts, l.service_id, l.o
     FROM times AS t
     JOIN derived.latest AS l ON l.o.valid_at <= t.at_ts AND l.o.valid_at > t.at_ts - to_days($max_window_days)
     WHERE $after_all_figures AND l.service_id IN (SELECT service_id FROM services)
     UNION ALL
-    SELECT t.at_ts, o.service_id,
-           arg_max({'valid_at': o.valid_at, 'source_id': o.source_id, 'maximum': o.maximum,
-                    'available': o.available, 'waiting_count': o.waiting_count,
-                    'wait_days_intake': o.wait_days_intake, 'wait_days_treatment': o.wait_days_treatment},
-                   {'valid_at': o.valid_at, 'ingested_at': o.ingested_at}) AS o
-    FROM times AS t
-    JOIN capacity_observation AS o ON o.valid_at <= t.at_ts AND o.valid_at > t.at_ts - to_days($max_window_days)
-    WHERE NOT $after_all_figures AND o.valid_at > $window_start AND o.valid_at <= $window_end
-      AND o.service_id IN (SELECT service_id FROM services)
-    GROUP BY t.at_ts, o.service_id
+    SELECT at_ts, service_id, o
+    FROM carried
+    WHERE o IS NOT NULL AND o.valid_at > at_ts - to_days($max_window_days)
 ),
 observed AS (
     SELECT k.at_ts, k.service_id, r.o.valid_at, r.o.maximum, r.o.available, r.o.waiting_count,
