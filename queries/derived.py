@@ -18,7 +18,7 @@ SELECT $level, q.*, row_number() OVER (ORDER BY ct.sort_order, tg.sort_order, q.
 FROM ({shortfall}) AS q
 JOIN care_type AS ct USING (care_type)
 JOIN target_group AS tg USING (target_group)"""
-DERIVED_VERSION = 1   # raise when derive.sql changes: `capacity init` then publishes a new copy
+DERIVED_VERSION = 2   # raise when derive.sql changes: `capacity init` then publishes a new copy
 WINDOW = """
 SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source))"""
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import duckdb
 
-from .db import sql_file
+from .db import scalar, sql_file
 
 
 VIOLENCE_PROFILES = ("intimate_terror", "family_in_stress", "long_term_care_needs",
@@ -70,7 +70,12 @@ class ProviderMatch:
         return self.fresh and (self.available or 0) > 0
 
 
-def search_providers(cur: duckdb.DuckDBPyConnection, filters: SearchFilters, at: datetime) -> list[ProviderMatch]:
-    result = cur.execute(sql_file("providers"), {**filters.__dict__, "at": at})
+def search_providers(cur: duckdb.DuckDBPyConnection, filters: SearchFilters, at: datetime,
+                     precomputed: bool = True) -> list[ProviderMatch]:
+    """Ranked matches; at or after the copy's last observation the latest figures come from derived.latest
+    (`precomputed=False` scans anyway: the tests compare both)."""
+    last_figure = scalar(cur, "SELECT valid_at FROM derived.observed_until")
+    after_all = precomputed and last_figure is not None and at >= last_figure
+    result = cur.execute(sql_file("providers"), {**filters.__dict__, "at": at, "after_all_figures": after_all})
     names = [d[0] for d in result.description]
     return [ProviderMatch(**dict(zip(names, row))) for row in result.fetchall()]

@@ -87,3 +87,13 @@ def test_source_health_and_expected_reports(reader: PublishedReader) -> None:
     # expected over 90 days: 4 shelters x 45 windows (2 days) + 6 others x 3 windows (35 days) = 198;
     # received: one window per figure within 90 days of T (PP2's 1 April is 90.5 days old: outside) = 12
     assert (reports.expected_reports, reports.received_reports) == (198, 12)
+
+
+def test_search_from_the_copy_table_equals_the_scan(reader: PublishedReader) -> None:
+    """At T (after the world's last figure) the latest figures come from derived.latest; scanning the
+    observations must rank the same services with the same figures, for every municipality."""
+    with reader.cursor() as cur:
+        for gemeente in ("GM0001", "GM0002", "GM0003", "GM0004", "GM0005", "GM0006"):
+            filters = SearchFilters(gemeente=gemeente)
+            assert search_providers(cur, filters, as_of(T)) == search_providers(cur, filters, as_of(T),
+                                                                                precomputed=False)

@@ -37,9 +37,9 @@ HAVING sum(p.inhabitants) > 0;
 -- from observed_until on
 CREATE OR REPLACE TABLE derived.latest AS
 SELECT service_id,
-       arg_max({'valid_at': valid_at, 'source_id': source_id, 'maximum': maximum, 'available': available,
-                'waiting_count': waiting_count, 'wait_days_intake': wait_days_intake,
-                'wait_days_treatment': wait_days_treatment},
+       arg_max({'valid_at': valid_at, 'source_id': source_id, 'unit': unit, 'maximum': maximum,
+                'available': available, 'status': status, 'waiting_count': waiting_count,
+                'wait_days_intake': wait_days_intake, 'wait_days_treatment': wait_days_treatment},
                {'valid_at': valid_at, 'ingested_at': ingested_at}) AS o
 FROM capacity_observation
 GROUP BY service_id;

@@ -2,7 +2,8 @@
 -- fresh with room first (most room first), then fresh by shortest wait, then stale or unreported
 -- (ties of the latest figure: the latest loaded).
 -- Parameters: $gemeente, $level + $region (services touching a region), $care_type, $target_group, $age,
--- $framework, $language, $violence_profile, $whole_family, $available_only, $at (each filter NULL for all).
+-- $framework, $language, $violence_profile, $whole_family, $available_only, $at (each filter NULL for all),
+-- $after_all_figures ($at is at or after the copy's last observation).
 -- No address exists to return.
 WITH
 coverage AS (
@@ -30,20 +31,27 @@ candidates AS (
       AND (NOT coalesce($whole_family, false) OR s.whole_family)
 ),
 moment AS (SELECT $at::TIMESTAMPTZ AS at_ts),
+-- the latest figure at $at: from the copy's last observation on ($after_all_figures) derived.latest, else
+-- a scan of the observations up to $at
 latest AS (
+    SELECT service_id, o
+    FROM derived.latest
+    WHERE $after_all_figures AND o.valid_at <= $at::TIMESTAMPTZ AND service_id IN (SELECT service_id FROM candidates)
+    UNION ALL
     SELECT o.service_id,
            arg_max({'valid_at': o.valid_at, 'source_id': o.source_id, 'unit': o.unit, 'maximum': o.maximum,
-                    'available': o.available, 'reported_status': o.status, 'waiting_count': o.waiting_count,
+                    'available': o.available, 'status': o.status, 'waiting_count': o.waiting_count,
                     'wait_days_intake': o.wait_days_intake, 'wait_days_treatment': o.wait_days_treatment},
                    {'valid_at': o.valid_at, 'ingested_at': o.ingested_at}) AS o
     FROM capacity_observation AS o
-    WHERE o.valid_at <= $at::TIMESTAMPTZ AND o.service_id IN (SELECT service_id FROM candidates)
+    WHERE NOT $after_all_figures AND o.valid_at <= $at::TIMESTAMPTZ
+      AND o.service_id IN (SELECT service_id FROM candidates)
     GROUP BY o.service_id
 ),
 ranked AS (
     SELECT c.service_id, c.name AS service_name, c.provider_name, c.care_type, c.target_groups, c.framework,
            c.age_min, c.age_max, c.whole_family, c.languages, c.violence_profiles, c.phone, c.email, c.website,
-           c.referral_route, l.o.valid_at, l.o.unit, l.o.maximum, l.o.available, l.o.reported_status,
+           c.referral_route, l.o.valid_at, l.o.unit, l.o.maximum, l.o.available, l.o.status AS reported_status,
            l.o.waiting_count, l.o.wait_days_intake, l.o.wait_days_treatment,
            (epoch(m.at_ts) - epoch(l.o.valid_at)) / 86400 AS age_days,
            coalesce(m.at_ts - l.o.valid_at <= to_days(coalesce(src.freshness_days, c.care_freshness_days)), false)

@@ -49,8 +49,8 @@ intervals AS (
 ),
 bucketed AS (
     SELECT i.at_ts, o.service_id,
-           arg_max({'valid_at': o.valid_at, 'source_id': o.source_id, 'maximum': o.maximum,
-                    'available': o.available, 'waiting_count': o.waiting_count,
+           arg_max({'valid_at': o.valid_at, 'source_id': o.source_id, 'unit': o.unit, 'maximum': o.maximum,
+                    'available': o.available, 'status': o.status, 'waiting_count': o.waiting_count,
                     'wait_days_intake': o.wait_days_intake, 'wait_days_treatment': o.wait_days_treatment},
                    {'valid_at': o.valid_at, 'ingested_at': o.ingested_at}) AS o
     FROM intervals AS i
