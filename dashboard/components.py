@@ -100,6 +100,20 @@ def labelled_dropdown(component_id: str, label: str, options: list[dict], value:
     ], className="control")
 
 
+LONG_TABLE_ROWS = 50
+
+
+def first_rows(rows: list, show_all: bool, lang: str, path: str, query: dict, table: str) -> tuple[list, list]:
+    """A long table's first LONG_TABLE_ROWS rows (in their ranked order) and a note linking to all of them;
+    building thousands of cells would make the page slow for everyone."""
+    if show_all or len(rows) <= LONG_TABLE_ROWS:
+        return rows, []
+    link = href(path, lang, **{**{k: v for k, v in query.items() if k != "lang"}, "all": table})
+    return rows[:LONG_TABLE_ROWS], [html.P([t("first_rows", lang).format(shown=LONG_TABLE_ROWS, total=len(rows)),
+                                            " ", html.A(t("show_all", lang), href=link)],
+                                           className="table-note", id=f"{table}-more")]
+
+
 def empty_state(lang: str, detail: str = "") -> html.Div:
     return html.Div([html.P(t("no_data", lang), className="empty-title"), html.P(detail)],
                     className="empty-state", role="status")

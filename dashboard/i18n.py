@@ -12,6 +12,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav_sources": ("Databronnen", "Data sources"),
     "updated": ("Gegevens bijgewerkt", "Data updated"),
     "log_in": ("Inloggen", "Log in"),
+    "first_rows": ("De eerste {shown} van {total}.", "The first {shown} of {total}."),
+    "show_all": ("Toon alle", "Show all"),
     "log_out": ("Uitloggen", "Log out"),
     "login_off": ("Inloggen staat uit op deze installatie: iedere bezoeker heeft de rol {role}.",
                   "Login is turned off on this installation: every visitor has the {role} role."),

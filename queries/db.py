@@ -1,6 +1,7 @@
 """Small helpers over a DuckDB connection: run a statement, run a .sql file."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
@@ -8,6 +9,7 @@ from typing import Any, Sequence
 import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+PART = re.compile(r"^\{([a-z_]+)\}", re.MULTILINE)
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict | None = None) -> None:
@@ -28,5 +30,9 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dic
 
 @lru_cache(maxsize=None)
 def sql_file(name: str) -> str:
-    """The text of queries/sql/<name>.sql."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """The text of queries/sql/<name>.sql, with each `{part}` replaced by queries/sql/<part>.sql (shared CTEs;
+    only SQL text is composed this way, values are always bound parameters)."""
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    for part in PART.findall(text):
+        text = text.replace("{" + part + "}", sql_file(part).rstrip())
+    return text

@@ -4,12 +4,13 @@ shortfall table per level for the moments from the copy's last figure until the 
 stale (derived.shortfall_now)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
 from .db import rows, run, sql_file
+from .moments import month_ends, week_ends
 from .settings import CHILD_SHARE_OF_15_24
 
 FILL_SHORTFALL_NOW = """
@@ -18,7 +19,8 @@ SELECT $level, q.*, row_number() OVER (ORDER BY ct.sort_order, tg.sort_order, q.
 FROM ({shortfall}) AS q
 JOIN care_type AS ct USING (care_type)
 JOIN target_group AS tg USING (target_group)"""
-DERIVED_VERSION = 2   # raise when derive.sql changes: `capacity init` then publishes a new copy
+TREND_WEEKS, TREND_MONTHS = 52, 12   # the region page's weekly trends, the purchasing page's month series
+DERIVED_VERSION = 3   # raise when derive.sql changes: `capacity init` then publishes a new copy
 WINDOW = """
 SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source))"""
 
@@ -30,6 +32,7 @@ def derive(con: duckdb.DuckDBPyConnection) -> None:
         if code:
             params = {"child_share_15_24": CHILD_SHARE_OF_15_24} if "$child_share_15_24" in code else None
             run(con, code, params)
+    _fill_moments(con)
     _fill_shortfall_now(con)
     run(con, "CREATE OR REPLACE TABLE derived.version AS SELECT ?::INTEGER AS version", [DERIVED_VERSION])
 
@@ -45,6 +48,23 @@ def has_current_derived_tables(copy: Path) -> bool:
         con.close()
 
 
+def standard_moments(last_figure: datetime) -> list[datetime]:
+    """The week ends (a year) and month ends (13 months) before the copy's last figure: the moments of the
+    trends and month series of any page moment from that figure on."""
+    return sorted({m for m in week_ends(last_figure, TREND_WEEKS + 1) + month_ends(last_figure, TREND_MONTHS + 1)
+                   if m < last_figure})
+
+
+def _fill_moments(con: duckdb.DuckDBPyConnection) -> None:
+    last_figure = rows(con, "SELECT valid_at FROM derived.observed_until")[0][0]
+    moments = standard_moments(last_figure) if last_figure is not None else []
+    run(con, "CREATE OR REPLACE TABLE derived.moments AS SELECT unnest(?::TIMESTAMPTZ[]) AS at_ts", [moments])
+    window = int(rows(con, WINDOW)[0][0])
+    start = min(moments) - timedelta(days=window) if moments else None
+    run(con, sql_file("derive_moments"), {"times": moments, "max_window_days": window, "window_start": start,
+                                          "window_end": max(moments) if moments else None})
+
+
 def _fill_shortfall_now(con: duckdb.DuckDBPyConnection) -> None:
     computed_at = rows(con, "SELECT computed_at FROM derived.now_window")[0][0]
     if computed_at is None:
@@ -55,4 +75,4 @@ def _fill_shortfall_now(con: duckdb.DuckDBPyConnection) -> None:
         run(con, sql, {"level": level, "times": [computed_at], "care_type": None, "target_group": None,
                        "framework": None, "region": None, "only_region": None, "max_window_days": window,
                        "window_start": computed_at - timedelta(days=window), "window_end": computed_at,
-                       "after_all_figures": True})
+                       "from_copy": True, "last_figure": computed_at})

@@ -14,7 +14,8 @@ from .status import assess
 
 WINDOW_AND_COPY = """
 SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source)),
-       (SELECT valid_at FROM derived.observed_until), computed_at, valid_until
+       (SELECT valid_at FROM derived.observed_until), computed_at, valid_until,
+       (SELECT list(at_ts) FROM derived.moments)
 FROM derived.now_window"""
 REPORT_COLUMNS = ("region_level", "region_code", "region_name", "care_type", "target_group", "services",
                   "services_fresh", "places", "available", "waiting", "unmet_now", "norm_places", "norm_gap",
@@ -77,7 +78,7 @@ def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime]
     """Shortfall cells for several moments at once; `only_region` skips other regions early (no national
     median then). One moment inside the copy's precomputed window is read from derived.shortfall_now
     (`precomputed=False` computes it anyway: the tests compare both)."""
-    window, last_figure, computed_at, valid_until = rows(cur, WINDOW_AND_COPY)[0]
+    window, last_figure, computed_at, valid_until, moments = rows(cur, WINDOW_AND_COPY)[0]
     if (precomputed and len(times) == 1 and framework is None and only_region is None and computed_at is not None
             and computed_at <= times[0] and (valid_until is None or times[0] <= valid_until)):
         result = cur.execute(sql_file("shortfall_now"), {"at": times[0], "level": level, "care_type": care_type,
@@ -87,8 +88,13 @@ def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime]
         "level": level, "times": times, "care_type": care_type, "target_group": target_group,
         "framework": framework, "region": region, "only_region": only_region, "max_window_days": int(window),
         "window_start": min(times) - timedelta(days=int(window)), "window_end": max(times),
-        "after_all_figures": last_figure is None or min(times) >= last_figure})
+        "from_copy": precomputed and _in_copy(times, last_figure, set(moments or [])), "last_figure": last_figure})
     return _cells(result, level)
+
+
+def _in_copy(times: list[datetime], last_figure: datetime | None, moments: set[datetime]) -> bool:
+    """Whether the copy's derived tables hold the latest figures at every one of `times`."""
+    return all(last_figure is None or at >= last_figure or at in moments for at in times)
 
 
 def _cells(result: duckdb.DuckDBPyConnection, level: str) -> list[Shortfall]:

@@ -12,7 +12,7 @@ import pytest
 
 from queries.connection import PublishedReader
 from queries.db import rows
-from queries.moments import as_of, week_ends
+from queries.moments import as_of, month_ends, week_ends
 from queries.shortfall import Shortfall, figures_at, shortfall
 
 
@@ -200,3 +200,22 @@ def test_many_moments_at_once_give_what_each_moment_alone_gives(reader: Publishe
                 for name, value in dataclasses.asdict(single).items():
                     expected = pytest.approx(value) if isinstance(value, float) else value
                     assert getattr(joint, name) == expected, (level, only_region, single.at, name)
+
+
+def test_trend_moments_from_the_copy_table_equal_the_scan(reader: PublishedReader) -> None:
+    """A year of week ends before T and the month ends are the copy's standard moments (derived.moments):
+    read from derived.moment_latest they must equal scanning the observations."""
+    weekly = week_ends(as_of("2026-06-30"), 53)
+    monthly = month_ends(as_of("2026-06-30"), 13)
+    with reader.cursor() as cur:
+        standard = {at for (at,) in rows(cur, "SELECT at_ts FROM derived.moments")}
+        assert {at for at in weekly + monthly if at < datetime(2026, 6, 30, 8, tzinfo=timezone.utc)} <= standard
+        for moments in (weekly, monthly):
+            for level, only_region in (("testregio", "B"), ("testregio", None)):
+                from_copy = figures_at(cur, level, moments, only_region=only_region)
+                scanned = figures_at(cur, level, moments, only_region=only_region, precomputed=False)
+                assert len(from_copy) == len(scanned) > 0
+                for copied, scan in zip(from_copy, scanned):
+                    for name, value in dataclasses.asdict(scan).items():
+                        expected = pytest.approx(value) if isinstance(value, float) else value
+                        assert getattr(copied, name) == expected, (level, scan.at, name)

@@ -10,6 +10,7 @@ from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import new_search
 from queries.demo import shows_demo_data
+from queries.derived import TREND_MONTHS
 from queries.errors import NoPublishedData
 from queries.moments import month_ends
 from queries.projection import project_linear
@@ -19,7 +20,6 @@ from queries.shortfall import Shortfall, figures_at, shortfall
 dash.register_page(__name__, path="/inkoop", name="Inkoop", role="professional",
                    title="Inkoop — capaciteit en wachtlijsten")
 
-TREND_MONTHS = 12
 PROJECTION_DAYS = [30, 61, 91]
 NATIONAL = ("nederland", "NL")
 

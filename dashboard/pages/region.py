@@ -4,12 +4,14 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import age_text, empty_state, figure_number, frame, href, labelled_dropdown, status_badge
+from dashboard.components import (age_text, empty_state, figure_number, first_rows, frame, href,
+                                  labelled_dropdown, status_badge)
 from dashboard.data import page_moment, remembered, snapshot
 from dashboard.figures import trend_figure, versus_median_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import with_params
 from queries.demo import shows_demo_data
+from queries.derived import TREND_WEEKS
 from queries.errors import NoPublishedData
 from queries.providers import ProviderMatch, SearchFilters, search_providers
 from queries.reference import care_labels, region_levels_of, reported_combinations
@@ -19,7 +21,6 @@ from queries.signals import REASONS, DemandSignals, demand_signals
 dash.register_page(__name__, path_template="/regio/<region_code>", name="Regio", role="professional",
                    title="Regio — capaciteit en wachtlijsten")
 
-TREND_WEEKS = 52
 STATUS_RANK = {"red": 0, "grey": 1, "amber": 2, "green": 3}
 
 
@@ -59,7 +60,7 @@ def layout(region_code: str = "", **query: str) -> html.Div:
         _versus(cells, name, lang),
         _gaps(gaps, lang),
         _signals(signals, name, lang),
-        _services(services, name, lang),
+        _services(services, name, lang, f"/regio/{region_code}", query),
     ]
     return frame(lang, path, publication, body, query, demo=demo)
 
@@ -142,10 +143,11 @@ def _signals(signals: list[DemandSignals], name, lang: str) -> html.Section:
     return html.Section([html.H2(t("signals_title", lang)), content], className="card")
 
 
-def _services(services: list[ProviderMatch], name, lang: str) -> html.Section:
+def _services(services: list[ProviderMatch], name, lang: str, path: str, query: dict) -> html.Section:
     header = html.Tr([html.Th(t(k, lang), scope="col") for k in
                       ("service", "provider", "care_type", "available", "waiting", "wait_intake",
                        "wait_treatment", "age_of_figure")])
+    shown, more = first_rows(services, query.get("all") == "services", lang, path, query, "services")
     rows = [html.Tr([
         html.Td(m.service_name), html.Td(m.provider_name or ""), html.Td(name("care_type", m.care_type)),
         html.Td(t("free_of", lang).format(free=figure_number(m.available, lang),
@@ -154,10 +156,10 @@ def _services(services: list[ProviderMatch], name, lang: str) -> html.Section:
         html.Td(figure_number(m.wait_days_intake, lang), className="num"),
         html.Td(figure_number(m.wait_days_treatment, lang), className="num"),
         html.Td(age_text(m, lang), className="stale" if not m.fresh else None),
-    ], **{"data-service": m.service_id}) for m in services]
+    ], **{"data-service": m.service_id}) for m in shown]
     content = (html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-services"),
                         className="table-scroll") if rows else empty_state(lang))
-    return html.Section([html.H2(t("services_title", lang)), content], className="card")
+    return html.Section([html.H2(t("services_title", lang)), content, *more], className="card")
 
 
 @callback(Output("_pages_location", "search", allow_duplicate=True), Input("region-trend-choice", "value"),

@@ -6,7 +6,7 @@ from datetime import datetime
 import dash
 from dash import html
 
-from dashboard.components import AMSTERDAM, empty_state, figure_number, frame
+from dashboard.components import AMSTERDAM, empty_state, figure_number, first_rows, frame
 from dashboard.data import page_moment, remembered, snapshot
 from dashboard.i18n import lang_of, t
 from queries.demo import shows_demo_data
@@ -33,7 +33,7 @@ def layout(**query: str) -> html.Div:
     body = [html.H1(t("sources_title", lang)),
             _sources(health, planned, lang) if health else empty_state(lang),
             _rejections(rejections, lang),
-            _reports(reports, lang)]
+            _reports(reports, lang, query)]
     return frame(lang, "/databronnen", publication, body, query, demo=demo)
 
 
@@ -85,13 +85,15 @@ def _rejections(rejections: list[Rejection], lang: str) -> html.Section:
     return html.Section([html.H2(t("rejections_title", lang)), content], className="card")
 
 
-def _reports(reports: list[ProviderReports], lang: str) -> html.Section:
+def _reports(reports: list[ProviderReports], lang: str, query: dict) -> html.Section:
+    """Per provider the share of expected reports received, least first."""
+    shown, more = first_rows(reports, query.get("all") == "reports", lang, "/databronnen", query, "reports")
     keys = ["provider", "services", "expected", "received", "share"]
     rows = [html.Tr([html.Td(r.provider_name), html.Td(str(r.services), className="num"),
                      html.Td(figure_number(r.expected_reports, lang), className="num"),
                      html.Td(figure_number(r.received_reports, lang), className="num"),
-                     html.Td(f"{round(100 * r.share_received)}%", className="num")]) for r in reports]
+                     html.Td(f"{round(100 * r.share_received)}%", className="num")]) for r in shown]
     content = (html.Div(html.Table([html.Thead(html.Tr([html.Th(t(k, lang), scope="col") for k in keys])),
                                     html.Tbody(rows)], id="reports-table"), className="table-scroll")
                if rows else empty_state(lang))
-    return html.Section([html.H2(t("reports_title", lang)), content], className="card")
+    return html.Section([html.H2(t("reports_title", lang)), content, *more], className="card")

@@ -1,7 +1,7 @@
 -- Shortfall figures per moment x region x care type x target group (DESIGN.md, "Shortfall").
 -- Parameters: $level, $times (TIMESTAMPTZ[]), $care_type, $target_group, $framework, $region, $only_region,
--- $max_window_days, $window_start, $window_end, $after_all_figures (filters NULL for all). Reads the derived
--- tables of the copy (derive.sql). $region filters the result (national medians still compare with
+-- $max_window_days, $window_start, $window_end, $from_copy, $last_figure (filters NULL for all). Reads the
+-- derived tables of the copy (derive.sql). $region filters the result (national medians still compare with
 -- every region); $only_region leaves out every other region's services early (fast, for trends of one
 -- region; national medians are then NULL). Status and its reasons are derived in status.py.
 WITH
@@ -39,43 +39,22 @@ known AS (
     WHERE s.service_id IN (SELECT service_id FROM services)
 ),
 -- its latest figure at that moment, looked for only within the longest freshness window: an older one
--- is stale anyway (ties: the latest loaded). From the copy's last observation on ($after_all_figures) that
--- is derived.latest. Before it, each observation is scanned once: the latest per service in each interval
--- between consecutive moments (the first reaching back one window), carried forward to later moments
--- while it is inside the window. $window_start/$window_end bound the scan.
-intervals AS (
-    SELECT at_ts, coalesce(lag(at_ts) OVER (ORDER BY at_ts), at_ts - to_days($max_window_days)) AS after_ts
-    FROM (SELECT DISTINCT at_ts FROM times)
-),
-bucketed AS (
-    SELECT i.at_ts, o.service_id,
-           arg_max({'valid_at': o.valid_at, 'source_id': o.source_id, 'unit': o.unit, 'maximum': o.maximum,
-                    'available': o.available, 'status': o.status, 'waiting_count': o.waiting_count,
-                    'wait_days_intake': o.wait_days_intake, 'wait_days_treatment': o.wait_days_treatment},
-                   {'valid_at': o.valid_at, 'ingested_at': o.ingested_at}) AS o
-    FROM intervals AS i
-    JOIN capacity_observation AS o ON o.valid_at <= i.at_ts AND o.valid_at > i.after_ts
-    WHERE NOT $after_all_figures AND o.valid_at > $window_start AND o.valid_at <= $window_end
-      AND o.service_id IN (SELECT service_id FROM services)
-    GROUP BY i.at_ts, o.service_id
-),
-carried AS (
-    SELECT i.at_ts, b.service_id,
-           last_value(x.o IGNORE NULLS) OVER (PARTITION BY b.service_id ORDER BY i.at_ts
-                                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS o
-    FROM intervals AS i
-    CROSS JOIN (SELECT DISTINCT service_id FROM bucketed) AS b
-    LEFT JOIN bucketed AS x ON x.at_ts = i.at_ts AND x.service_id = b.service_id
-),
+-- is stale anyway (ties: the latest loaded). With $from_copy: from the copy's last observation on
+-- ($last_figure) derived.latest, for the copy's standard earlier moments (week and month ends)
+-- derived.moment_latest; otherwise the observations are scanned (latest_at_moments.sql).
+{latest_at_moments},
 recent AS (
     SELECT t.at_ts, l.service_id, l.o
     FROM times AS t
     JOIN derived.latest AS l ON l.o.valid_at <= t.at_ts AND l.o.valid_at > t.at_ts - to_days($max_window_days)
-    WHERE $after_all_figures AND l.service_id IN (SELECT service_id FROM services)
+    WHERE $from_copy AND t.at_ts >= $last_figure AND l.service_id IN (SELECT service_id FROM services)
     UNION ALL
-    SELECT at_ts, service_id, o
-    FROM carried
-    WHERE o IS NOT NULL AND o.valid_at > at_ts - to_days($max_window_days)
+    SELECT m.at_ts, m.service_id, m.o
+    FROM derived.moment_latest AS m
+    WHERE $from_copy AND m.at_ts < $last_figure AND m.at_ts IN (SELECT at_ts FROM times)
+      AND m.service_id IN (SELECT service_id FROM services)
+    UNION ALL
+    SELECT at_ts, service_id, o FROM scanned WHERE NOT $from_copy
 ),
 observed AS (
     SELECT k.at_ts, k.service_id, r.o.valid_at, r.o.maximum, r.o.available, r.o.waiting_count,
