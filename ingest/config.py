@@ -112,6 +112,7 @@ def load_sources(path: Path) -> list[SourceConfig]:
 
 def _option_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple[int | None, str, str]]:
     from .fields import FIELD_BY_NAME
+    from .privacy import is_address, is_personal
     from .validate import CONVERSIONS
 
     problems = []
@@ -131,6 +132,12 @@ def _option_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple
         if target not in FIELD_BY_NAME:
             problems.append((at(f"mapping.{column}"), f"mapping '{column}' → '{target}': geen bekend veld",
                              f"mapping '{column}' → '{target}': not a known field"))
+        elif is_personal(column) or is_address(column):
+            problems.append((at(f"mapping.{column}"),
+                             f"mapping '{column}' → '{target}': deze kolom bevat persoonsgegevens of een adres en "
+                             "wordt nooit gelezen",
+                             f"mapping '{column}' → '{target}': this column holds personal data or an address and "
+                             "is never read"))
     for table in ("values", "defaults"):
         for name in entry.get(table) or {}:
             if name not in FIELD_BY_NAME:

@@ -73,9 +73,38 @@ FIELDS: tuple[Field, ...] = (
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
 
-# Columns whose content is a street address: never stored (shelter locations are secret).
+# Columns whose content is a street address: never stored (shelter locations are secret). Matched on the
+# header's privacy key (ingest/privacy.py: lower case, accents and punctuation gone, words joined by "_"),
+# as a whole or as one dotted part of a feed field ("location.address_1").
 ADDRESS_HEADERS = frozenset({"adres", "address", "straat", "street", "straatnaam", "huisnummer", "house_number",
-                             "postcode", "postal_code", "address_1", "address_2", "bezoekadres", "postadres"})
+                             "postcode", "postal_code", "address_1", "address_2", "bezoekadres", "postadres",
+                             "huisnr", "huisletter", "huisnummer_toevoeging", "adresregel", "address_line_1",
+                             "address_line_2", "street_address", "post_code", "zip", "zip_code", "zipcode",
+                             "woonadres", "vestigingsadres", "locatieadres", "straat_huisnummer"})
+
+# Columns that hold personal data of a client: a file, feed or package with one is refused whole and never
+# kept (ingest/privacy.py). Matched like ADDRESS_HEADERS. Plain "naam"/"name" are not here: they name a
+# service, organisation or contact; staff contact fields (telefoon, email) are allowed. Aggregates such as
+# "aantal cliënten" do not match, since only whole headers (or dotted parts) are compared.
+PERSONAL_HEADERS = frozenset({
+    "client", "clienten", "clients", "clientnaam", "client_naam", "naam_client", "client_name", "clientnummer",
+    "client_nummer", "patient", "patienten", "patients", "patientnaam", "patient_naam", "naam_patient",
+    "patient_name", "patientnummer", "patient_nummer",
+    "voornaam", "voornamen", "voorletters", "achternaam", "roepnaam", "geslachtsnaam", "meisjesnaam",
+    "first_name", "firstname", "given_name", "last_name", "lastname", "surname", "family_name",
+    "geboortedatum", "geb_datum", "gebdatum", "geboortedag", "geboortejaar", "geboorteplaats", "geboren",
+    "date_of_birth", "dob", "birth_date", "birthdate", "birthday", "place_of_birth",
+    "bsn", "bsn_nummer", "bsnnummer", "burgerservicenummer", "burger_service_nummer", "sofinummer", "sofi_nummer",
+    "social_security_number", "ssn", "citizen_service_number",
+})
+# Words that mark personal data wherever they stand in a header ("BSN moeder", "geboortedatum kind").
+PERSONAL_WORDS = frozenset({"bsn", "burgerservicenummer", "sofinummer", "geboortedatum"})
+
+# Free-text fields screened for a citizen service number (BSN) in every cell: a row holding one is refused
+# and the number is masked everywhere. Ids, phone numbers, e-mail and websites are not screened: a 9-digit
+# id or an RSIN (organisation number, same 11-test), "+31 612345678" or a URL's number would be refused
+# for nothing (1 in 11 random 9-digit numbers passes the test).
+SCREENED_FIELDS = frozenset({"service_name", "provider_name", "referral_route", "languages"})
 
 # Dutch (and some English) words for coded values, lower case -> canonical code.
 VOCABULARY: dict[str, dict[str, str]] = {

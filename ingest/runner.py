@@ -3,6 +3,9 @@
 A batch's rows, its rejected rows and its ledger row commit together or not at
 all; files move inbox -> archive/quarantine only after that commit. Whatever
 goes wrong with one source is recorded as a failed run and never stops others.
+Privacy (ingest/privacy.py): a file with personal data of clients is deleted after
+the commit, one with street addresses is kept only as a scrubbed copy, and BSN-like
+numbers are masked in every rejected row, report and error message.
 """
 from __future__ import annotations
 
@@ -22,11 +25,15 @@ from .config import SourceConfig
 from .fetch import FetchError
 from .load import (LoadResult, feed_state, file_loaded, load_records, next_run_id, record_feed_state, record_file,
                    record_rejected, record_run, register_source)
-from .quarantine import archive_file, quarantine_file, write_rejected_report
+from .privacy import (PersonalDataError, ScrubbedCopy, address_columns, masked, masked_errors, personal_columns,
+                      personal_data_error, scrubbed_copy)
+from .quarantine import (archive_file, delete_personal_file, delete_unreadable_with_addresses, quarantine_file,
+                         write_rejected_report)
 from .records import Extract, StructuralError
+from .tabular import sniff_header
 from .signals import SUBMISSION_KIND, CheckedSignal, check_signal, load_signal
 from .sources import Batch, FeedMemory, kind_of
-from .validate import Reference, SourceRules, Validated, validate
+from .validate import Reference, SourceRules, Validated, bsn_columns, validate
 
 log = logging.getLogger("capacity.ingest")
 
@@ -103,16 +110,18 @@ class SourceRunner:
         if self._seen(source, batch):
             self._record_unchanged(source, started, batch)
             if batch.inbox_file is not None:
-                archive_file(self.paths, source.id, batch.inbox_file, started)
+                self._archive_again(source, batch, started)
             summary.add("unchanged")
             return
+        extract: Extract | None = None
         try:
             extract = batch.read()
             validated = self._validate(source, extract, started)
         except StructuralError as error:
+            masked(error)
             self._record_failure(source, started, batch, "quarantined", error.nl, error.en)
             if batch.inbox_file is not None:
-                quarantine_file(self.paths, source.id, batch.inbox_file, started, error)
+                self._put_refused_away(source, batch, started, error, extract)
             summary.add("failed", message=error.message())
             return
         except Exception as error:
@@ -128,7 +137,7 @@ class SourceRunner:
                 self._register(con, source, now)
                 run_id = next_run_id(con)
                 result = self._load(con, source, run_id, validated, now)
-                rejected = validated.rejected + result.rejected
+                rejected = masked_errors(validated.rejected + result.rejected)
                 rejected_rows = len({e.row for e in rejected})
                 status = "partial" if rejected else "ok" if result.loaded else "unchanged"
                 record_rejected(con, run_id, source.id, batch.name, rejected, now)
@@ -143,12 +152,58 @@ class SourceRunner:
             return
         self.publish_requested.set()
         if batch.inbox_file is not None:
-            archive_file(self.paths, source.id, batch.inbox_file, started)
+            copy = scrubbed_copy(extract, validated.dropped_columns, validated.masked_columns) \
+                if isinstance(validated, Validated) else None
+            archive_file(self.paths, source.id, batch.inbox_file, started, copy)
         if rejected:
             write_rejected_report(self.paths, source.id, batch.name, started, rejected)
         summary.add(status, result.loaded, rejected_rows, result.unchanged)
         log.info("source %s: %s %s loaded=%d rejected=%d", source.id, batch.name, status, result.loaded,
                  rejected_rows)
+
+    def _archive_again(self, source: SourceConfig, batch: Batch, started: datetime) -> None:
+        """A file loaded before, dropped again: archived as the first time (scrubbed when that was)."""
+        assert batch.inbox_file is not None
+        extract = self._readable(source, batch)
+        personal = personal_columns(extract.header) if extract else []
+        if personal:
+            delete_personal_file(self.paths, source.id, batch.inbox_file, started,
+                                 personal_data_error(batch.name, personal), personal)
+            return
+        archive_file(self.paths, source.id, batch.inbox_file, started, self._copy_of(source, extract))
+
+    def _put_refused_away(self, source: SourceConfig, batch: Batch, started: datetime, error: StructuralError,
+                          extract: Extract | None) -> None:
+        """A refused inbox file: deleted when it holds personal data or is unreadable with addresses, else
+        quarantined (as a scrubbed copy when it had addresses)."""
+        assert batch.inbox_file is not None
+        header = extract.header if extract is not None else sniff_header(batch.inbox_file) or []
+        personal = error.columns if isinstance(error, PersonalDataError) else personal_columns(header)
+        if personal:
+            delete_personal_file(self.paths, source.id, batch.inbox_file, started, error, personal)
+        elif extract is None and address_columns(header):
+            delete_unreadable_with_addresses(self.paths, source.id, batch.inbox_file, started, error,
+                                             address_columns(header))
+        else:
+            quarantine_file(self.paths, source.id, batch.inbox_file, started, error,
+                            self._copy_of(source, extract))
+
+    @staticmethod
+    def _readable(source: SourceConfig, batch: Batch) -> Extract | None:
+        """The rows of a provider file, or None for other kinds and files that cannot be read."""
+        if source.kind != "file":
+            return None
+        try:
+            return batch.read()
+        except StructuralError:
+            return None
+
+    @staticmethod
+    def _copy_of(source: SourceConfig, extract: Extract | None) -> ScrubbedCopy | None:
+        """The scrubbed copy to keep of a provider file that was not validated to the end."""
+        if extract is None or source.kind != "file":
+            return None
+        return scrubbed_copy(extract, address_columns(extract.header), bsn_columns(extract, _rules(source)))
 
     def _validate(self, source: SourceConfig, extract: Extract, now: datetime) -> Validated | CheckedSignal:
         """Capacity rows are validated row by row; a demand signal (kind `submission`) is checked whole."""

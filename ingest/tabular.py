@@ -63,6 +63,37 @@ def read_tabular(path: Path, max_bytes: int = MAX_BYTES) -> Extract:
     return read_csv_bytes(_load(path, max_bytes), path.name)
 
 
+def sniff_header(path: Path) -> list[str] | None:
+    """Best effort, for a CSV file that could not be read whole: the cells of its first record (from its
+    first 64 KiB); None for other files and when even that cannot be read."""
+    if path.suffix.lower() not in CSV_SUFFIXES:
+        return None
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_SNIFF_CHARS)
+    except OSError:
+        return None
+    text = _decode_start(data)
+    try:
+        first = next(_csv_records(text, _detect_delimiter(text), path.name), None)
+    except (StructuralError, csv.Error):
+        return None
+    return [cell for cell in first[1] if cell] if first else None
+
+
+def _decode_start(data: bytes) -> str:
+    """The text of a file's first bytes (which may end inside a character); unreadable characters replaced."""
+    for end in range(len(data), max(len(data) - 4, 0), -1):
+        try:
+            return data[:end].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            continue
+    try:
+        return _decode(data, "")
+    except StructuralError:
+        return data.decode("utf-8-sig", "replace")
+
+
 def read_csv_bytes(data: bytes, file_name: str) -> Extract:
     """Parse CSV bytes: trimmed string values, each row numbered by the line where its record starts."""
     text = _decode(data, file_name)

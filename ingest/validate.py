@@ -1,7 +1,10 @@
 """From raw rows to canonical capacity records: map columns, parse values, check the rules.
 
 A row with any problem is rejected as a whole (with every problem named); a
-missing required column rejects the file (StructuralError).
+missing required column rejects the file (StructuralError), a column with personal
+data of clients refuses it whole (PersonalDataError). Street-address columns are
+dropped, even when mapped, and a reader error that may quote an address is withheld;
+a citizen service number in a screened free-text field rejects its row (ingest/privacy.py).
 """
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from .fields import ADDRESS_HEADERS, CODES, FIELD_BY_NAME, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED, \
-    VOCABULARY, normalise_header
+from .fields import CODES, FIELD_BY_NAME, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED, SCREENED_FIELDS, VOCABULARY, \
+    normalise_header
+from .privacy import bsn_error, has_bsn, is_address, personal_columns, refuse_personal, withheld
 from .records import Extract, RowError, StructuralError
 from .reference_files import normalise_gemeente_code
 from .values import ValueProblem, as_text, parse_bool, parse_decimal, parse_moment, parse_text, parse_whole
@@ -78,7 +82,8 @@ class Record:
 class Validated:
     records: list[Record]
     rejected: list[RowError]
-    dropped_columns: list[str]
+    dropped_columns: list[str]                                  # street-address columns, never read
+    masked_columns: list[str] = field(default_factory=list)     # screened columns where a BSN was found
 
 
 def validate(extract: Extract, rules: SourceRules, reference: Reference, now: datetime) -> Validated:
@@ -87,14 +92,20 @@ def validate(extract: Extract, rules: SourceRules, reference: Reference, now: da
     parsers = {name: _parser(name, rules, reference, now) for name in FIELD_BY_NAME}
     default_values = _parse_defaults(rules, parsers, extract.file_name)
     where = {name: column for column, name in columns.items()}
+    screened = {column for column, name in columns.items() if name in SCREENED_FIELDS}
+    masked: set[str] = set()
     records: list[Record] = []
-    rejected: list[RowError] = list(extract.errors)
+    rejected = [withheld(e) if dropped and e.column in (None, *dropped) else e for e in extract.errors]
     for raw in extract.rows:
         values: dict[str, Any] = dict(default_values)
         problems: list[RowError] = []
         for column, name in columns.items():
             cell = raw.values.get(column)
             if name in default_values and as_text(cell) == "":
+                continue
+            if column in screened and has_bsn(cell):
+                problems.append(bsn_error(raw.row, column))
+                masked.add(column)
                 continue
             try:
                 values[name] = parsers[name](cell)
@@ -112,20 +123,23 @@ def validate(extract: Extract, rules: SourceRules, reference: Reference, now: da
         rejected.extend(duplicates.values())
         records = [record for record in records if record.row not in duplicates]
     rejected.sort(key=lambda error: (error.row or 0))
-    return Validated(records, rejected, dropped)
+    return Validated(records, rejected, dropped, sorted(masked))
 
 
 def resolve_columns(extract: Extract, rules: SourceRules) -> tuple[dict[str, str], list[str]]:
-    """Source column -> canonical field, and the columns dropped as street addresses."""
+    """Source column -> canonical field, and the columns dropped as street addresses (mapped or not);
+    PersonalDataError when a column holds personal data of clients."""
+    refuse_personal(extract.file_name, personal_columns(extract.header))
     mapping = {normalise_header(k): v for k, v in rules.mapping.items()}
     columns: dict[str, str] = {}
     dropped: list[str] = []
     for column in extract.header:
+        if is_address(column):
+            dropped.append(column)
+            continue
         key = normalise_header(column)
         name = mapping.get(key) or HEADER_TO_FIELD.get(key)
         if name is None:
-            if key in ADDRESS_HEADERS:
-                dropped.append(column)
             continue
         if name in columns.values():
             other = next(c for c, n in columns.items() if n == name)
@@ -142,6 +156,16 @@ def resolve_columns(extract: Extract, rules: SourceRules) -> tuple[dict[str, str
             f"{extract.file_name}: required column(s) missing: {', '.join(missing)}; found: "
             f"{', '.join(extract.header) or '(no header)'}")
     return columns, dropped
+
+
+def bsn_columns(extract: Extract, rules: SourceRules) -> list[str]:
+    """The screened free-text columns (fields.SCREENED_FIELDS, as this source maps them) in which some row
+    holds a BSN-like number; for files that were not validated to the end."""
+    mapping = {normalise_header(k): v for k, v in rules.mapping.items()}
+    screened = [column for column in extract.header if not is_address(column)
+                and (mapping.get(normalise_header(column)) or HEADER_TO_FIELD.get(normalise_header(column)))
+                in SCREENED_FIELDS]
+    return [column for column in screened if any(has_bsn(raw.values.get(column)) for raw in extract.rows)]
 
 
 def _parse_defaults(rules: SourceRules, parsers: dict[str, Callable[[object], Any]], file_name: str

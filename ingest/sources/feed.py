@@ -10,6 +10,7 @@ from queries.paths import DataPaths
 
 from ..config import SourceConfig
 from ..fetch import FetchError, fetch, parse_json
+from ..privacy import personal_fields, refuse_personal
 from ..records import Extract, RawRow, RowError, StructuralError
 from . import Batch, FeedAnswer, FeedMemory
 
@@ -46,7 +47,8 @@ class FeedSource:
 
 
 def records_from_json(document: object, path: str | None, where: str) -> Extract:
-    """The list of records in a feed document: the top-level list, or the list at `path` (default 'records')."""
+    """The list of records in a feed document: the top-level list, or the list at `path` (default 'records');
+    PersonalDataError when any record has a personal-data field at any depth (also inside lists)."""
     items = document
     if isinstance(document, dict):
         for key in (path or "records").split("."):
@@ -58,6 +60,7 @@ def records_from_json(document: object, path: str | None, where: str) -> Extract
         kind = type(items).__name__
         raise StructuralError(f"{where}: verwacht een lijst met records, kreeg {kind}",
                               f"{where}: expected a list of records, got {kind}")
+    refuse_personal(where, personal_fields(items))
     extract = Extract(file_name=where, header=[])
     seen: dict[str, None] = {}
     for number, item in enumerate(items, start=1):

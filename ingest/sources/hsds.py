@@ -13,7 +13,9 @@ age_min/age_max = minimum_age/maximum_age, languages = language codes (else name
 phone = the first phone number, email, website = service url, status = "closed" for an inactive,
 defunct or temporarily closed service (else left to validation), service_area = the service's
 service area names, else the municipality (locality/city) of its locations' addresses.
-Street address lines and postal codes are never read: shelter locations are secret.
+Street address lines and postal codes are never read: shelter locations are secret. A package is read
+in place and never copied, archived or moved; a misread line of addresses.csv is reported without its
+cells. A field or column with personal data of clients (ingest/privacy.py) refuses the whole directory.
 
 Capacity attributes (our convention): a service attribute whose taxonomy term belongs to the taxonomy
 "capacity" (term.taxonomy, or the name of its taxonomy) carries one value as its code "key:value",
@@ -40,6 +42,7 @@ from queries.paths import DataPaths
 from ..config import SourceConfig
 from ..fetch import fetch, parse_json
 from ..fields import FIELDS
+from ..privacy import personal_columns, personal_fields, refuse_personal, withheld
 from ..records import Extract, RawRow, RowError, StructuralError
 from ..tabular import MAX_UNPACKED_BYTES, _check_members, read_csv_bytes
 from ..values import as_text
@@ -63,6 +66,7 @@ PACKAGE_FILES = frozenset({*REQUIRED_FILES, "organizations.csv", "languages.csv"
                            "service_areas.csv", "service_at_locations.csv", "addresses.csv", "attributes.csv",
                            "taxonomy_terms.csv", "taxonomies.csv"})
 CAPACITIES = "service_capacity.csv"
+ADDRESSES = "addresses.csv"
 SERVICE_ENTITIES = frozenset({"", "service", "services"})
 T = TypeVar("T")
 
@@ -255,6 +259,8 @@ def _last(page: dict, number: int) -> bool:
 
 
 def _api_extract(name: str, pages: list[tuple[str, dict]]) -> Extract:
+    for url, page in pages:
+        refuse_personal(url, personal_fields(page["contents"]))
     items = [(url, position, item) for url, page in pages for position, item in enumerate(page["contents"], 1)]
     services = [item for _, _, item in items if isinstance(item, dict)]
     organizations = _index(item.get("organization") for item in services)
@@ -371,6 +377,8 @@ def _package_extract(name: str, files: dict[str, bytes]) -> Extract:
         if required not in files:
             raise _refuse(name, f"het pakket mist {required}", f"the package lacks {required}")
     tables = {file: read_csv_bytes(data, file) for file, data in files.items() if file in PACKAGE_FILES}
+    for file, table in sorted(tables.items()):
+        refuse_personal(f"{name}, {file}", personal_columns(table.header))
     for file, columns in REQUIRED_FILES.items():
         missing = [column for column in columns if column not in tables[file].header]
         if missing:
@@ -384,9 +392,12 @@ def _package_extract(name: str, files: dict[str, bytes]) -> Extract:
 
 
 def _misread_rows(tables: dict[str, Extract]) -> Iterator[RowError]:
-    """Unreadable lines: in service_capacity.csv at their line, elsewhere without a row (the message names it)."""
+    """Unreadable lines: in service_capacity.csv at their line, elsewhere without a row (the message names it);
+    those of addresses.csv without their cells."""
     for file, table in sorted(tables.items()):
         for error in table.errors:
+            if file == ADDRESSES:
+                error = withheld(error)
             yield error if file == CAPACITIES else RowError(None, error.column, error.value, error.nl, error.en)
 
 

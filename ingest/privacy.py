@@ -1,0 +1,200 @@
+"""Personal data and street addresses at ingest: recognised, refused or removed, never kept.
+
+- A column (CSV/XLSX header, feed or HSDS field, at any depth) that holds personal data of a client
+  (fields.PERSONAL_HEADERS, PERSONAL_WORDS) refuses the whole batch: nothing is loaded, and an inbox
+  file is deleted after the ledger row is committed, with only a plain-text report left behind.
+- Street-address columns (fields.ADDRESS_HEADERS) are dropped; when a file had any, the archive (or
+  quarantine) keeps a scrubbed CSV copy instead of the original (ScrubbedCopy).
+- A citizen service number (BSN: 9 digits passing the 11-test) in a screened free-text field
+  (fields.SCREENED_FIELDS) refuses its row; in every rejected-row value, message and report any
+  BSN-like number is shown as '*********'. Ids, numbers, phone, e-mail, website and columns the source
+  does not use are not screened (see fields.py for why); old 8-digit BSNs are not recognised.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import TypeVar
+
+from queries.errors import CapacityError
+
+from .fields import ADDRESS_HEADERS, PERSONAL_HEADERS, PERSONAL_WORDS
+from .records import Extract, RowError, StructuralError
+from .values import as_text
+
+MASK = "*********"
+WITHHELD_NL, WITHHELD_EN = "[adres weggelaten]", "[address withheld]"
+_BSN = re.compile(r"(?<!\d)(?<!\d[.])(?:\d{9}|\d{4}[. ]\d{2}[. ]\d{3}|\d{3}[. ]\d{3}[. ]\d{3})(?!\d)(?![.]\d)")
+_DIGIT_RUN = re.compile(r"\d[\d. ]{7,}\d")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+E = TypeVar("E", bound=CapacityError)
+
+
+class PersonalDataError(StructuralError):
+    """The batch holds personal data of clients: refused whole, and an inbox file is not kept."""
+
+    def __init__(self, nl: str, en: str, columns: list[str]) -> None:
+        super().__init__(nl, en)
+        self.columns = columns
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+
+def privacy_key(header: str) -> str:
+    """'Naam cliënt', 'Geb. datum' and 'dateOfBirth' become 'naam_client', 'geb_datum', 'date_of_birth'."""
+    plain = unicodedata.normalize("NFKD", _CAMEL.sub("_", header.strip()))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
+    return _NOT_WORD.sub("_", plain).strip("_")
+
+
+def _keys(header: str) -> list[str]:
+    """The whole header and each of its dotted parts, as privacy keys."""
+    return [privacy_key(header), *(privacy_key(part) for part in header.split(".") if "." in header)]
+
+
+def is_personal(header: str) -> bool:
+    """Whether a column or field name says it holds personal data of a client."""
+    keys = _keys(header)
+    return any(key in PERSONAL_HEADERS or PERSONAL_WORDS.intersection(key.split("_")) for key in keys)
+
+
+def is_address(header: str) -> bool:
+    """Whether a column or field name says it holds (part of) a street address."""
+    return any(key in ADDRESS_HEADERS for key in _keys(header))
+
+
+def personal_columns(header: Iterable[str]) -> list[str]:
+    return [column for column in header if is_personal(column)]
+
+
+def address_columns(header: Iterable[str]) -> list[str]:
+    return [column for column in header if is_address(column) and not is_personal(column)]
+
+
+def personal_fields(item: object, prefix: str = "") -> list[str]:
+    """Dotted paths of every personal-data key in a JSON value, at any depth (lists included)."""
+    found: list[str] = []
+    if isinstance(item, dict):
+        for key, value in item.items():
+            path = f"{prefix}{key}"
+            if is_personal(str(key)):
+                found.append(path)
+            found.extend(personal_fields(value, f"{path}."))
+    elif isinstance(item, list):
+        for value in item:
+            found.extend(personal_fields(value, prefix))
+    return list(dict.fromkeys(found))
+
+
+def refuse_personal(where: str, columns: list[str]) -> None:
+    """Raise PersonalDataError naming `where` and the columns (never their values) when there are any."""
+    if columns:
+        raise personal_data_error(where, columns)
+
+
+def personal_data_error(where: str, columns: list[str]) -> PersonalDataError:
+    """The refusal of a batch with personal-data columns, naming `where` and the columns."""
+    listed = ", ".join(f"'{column}'" for column in columns)
+    return PersonalDataError(
+        f"{where}: de kolom(men) {listed} bevatten persoonsgegevens van cliënten (naam, geboortedatum of BSN); "
+        "die horen niet in een capaciteitsrapportage. Er is niets geladen; stuur de gegevens opnieuw zonder "
+        "deze kolom(men)",
+        f"{where}: the column(s) {listed} hold personal data of clients (name, date of birth or citizen service "
+        "number); these do not belong in a capacity report. Nothing was loaded; send the data again without "
+        "these column(s)", columns)
+
+
+# --- citizen service numbers -------------------------------------------------------------------
+
+
+def elfproef(digits: str) -> bool:
+    """The 11-test of a BSN: 9*d1 + 8*d2 + ... + 2*d8 - d9 is divisible by 11 (and not all zeros)."""
+    if len(digits) != 9 or not digits.isdigit():
+        return False
+    numbers = [int(d) for d in digits]
+    total = sum(weight * d for weight, d in zip(range(9, 1, -1), numbers)) - numbers[8]
+    return any(numbers) and total % 11 == 0
+
+
+def has_bsn(raw: object) -> bool:
+    """Whether the cell holds a 9-digit number (also as 1234.56.789) that passes the BSN 11-test."""
+    text = raw if isinstance(raw, str) else as_text(raw)
+    if len(text) < 9 or _DIGIT_RUN.search(text) is None:  # a cheap test first: most cells have no such run
+        return False
+    return any(elfproef(re.sub(r"\D", "", m.group())) for m in _BSN.finditer(text))
+
+
+def mask_text(text: str) -> str:
+    """The text with every BSN-like number replaced by '*********'."""
+    return _BSN.sub(lambda m: MASK if elfproef(re.sub(r"\D", "", m.group())) else m.group(), text)
+
+
+def bsn_error(row: int, column: str) -> RowError:
+    """The row error for a BSN in a screened column; the value is shown masked only."""
+    return RowError(row, column, MASK,
+                    f"{column}: bevat een getal dat een burgerservicenummer lijkt ({MASK}); persoonsgegevens van "
+                    "cliënten horen niet in dit bestand. De regel is niet geladen; stuur hem opnieuw zonder dit nummer",
+                    f"{column}: holds a number that looks like a citizen service number (BSN, {MASK}); personal "
+                    "data of clients does not belong in this file. The row was not loaded; send it again without "
+                    "this number")
+
+
+def masked_errors(errors: Iterable[RowError]) -> list[RowError]:
+    """Row errors with every BSN-like number masked in value and messages."""
+    return [replace(e, value=mask_text(e.value) if e.value else e.value, nl=mask_text(e.nl), en=mask_text(e.en))
+            for e in errors]
+
+
+def masked(error: E) -> E:
+    """The same error with BSN-like numbers masked in both messages."""
+    error.nl, error.en = mask_text(error.nl), mask_text(error.en)
+    error.args = (error.en,)
+    return error
+
+
+def withheld(error: RowError) -> RowError:
+    """A row error whose value may be (part of) an address: the value left out, also from its messages."""
+    if not error.value:
+        return error
+    return replace(error, value=WITHHELD_NL, nl=error.nl.replace(error.value, WITHHELD_NL),
+                   en=error.en.replace(error.value, WITHHELD_EN))
+
+
+# --- the scrubbed copy -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScrubbedCopy:
+    """What is kept of a file instead of the original: its rows without address columns and with BSNs masked
+    in the screened columns. Rows the reader could not split into the header's columns are left out."""
+
+    extract: Extract
+    drop: tuple[str, ...]
+    mask: tuple[str, ...]
+
+    @property
+    def suffix(self) -> str:
+        """Appended to the stamped original name: `.zonder-adres.csv`, or `.zonder-bsn.csv` for BSNs only."""
+        return ".zonder-adres.csv" if self.drop else ".zonder-bsn.csv"
+
+    def lines(self) -> Iterator[list[str]]:
+        """The header, then every readable row, as text."""
+        kept = [column for column in self.extract.header if column not in self.drop]
+        yield kept
+        for raw in self.extract.rows:
+            yield [self._cell(column, raw.values.get(column)) for column in kept]
+
+    def _cell(self, column: str, value: object) -> str:
+        text = value.isoformat() if isinstance(value, (datetime, date)) else as_text(value)
+        return mask_text(text) if column in self.mask else text
+
+
+def scrubbed_copy(extract: Extract | None, drop: Iterable[str], mask: Iterable[str]) -> ScrubbedCopy | None:
+    """The copy to keep instead of the original, or None when nothing had to be removed."""
+    drop, mask = tuple(drop), tuple(mask)
+    return ScrubbedCopy(extract, drop, mask) if extract is not None and (drop or mask) else None
