@@ -63,7 +63,9 @@ def main() -> None:
                 for attempt in range(args.repeat + 1):
                     started = time.perf_counter()
                     driver.get(base + path + ("&" if "?" in path else "?") + f"b={attempt}")
-                    WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, ready)))
+                    # the first visit of each page also warms a cold worker: give it longer
+                    WebDriverWait(driver, 30 if attempt else 120).until(
+                        EC.presence_of_element_located((By.CSS_SELECTOR, ready)))
                     if attempt:   # the first visit warms the worker's caches of map shapes and imports
                         times.append(time.perf_counter() - started)
                 results[page] = statistics.median(times)
