@@ -20,7 +20,7 @@ FROM ({shortfall}) AS q
 JOIN care_type AS ct USING (care_type)
 JOIN target_group AS tg USING (target_group)"""
 TREND_WEEKS, TREND_MONTHS = 52, 12   # the region page's weekly trends, the purchasing page's month series
-DERIVED_VERSION = 3   # raise when derive.sql changes: `capacity init` then publishes a new copy
+DERIVED_VERSION = 4   # raise when derive.sql changes: `capacity init` then publishes a new copy
 WINDOW = """
 SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source))"""
 

@@ -18,6 +18,15 @@ JOIN region_membership AS m ON m.level = r.level AND m.region_code = r.region_co
 JOIN derived.pop AS p USING (gemeente_code)
 GROUP BY r.level, r.region_code, r.region_name;
 
+-- the municipalities each service covers, and its target groups as a list (for the provider search)
+CREATE OR REPLACE TABLE derived.service_municipality AS
+SELECT service_id, gemeente_code FROM service_municipality;
+
+CREATE OR REPLACE TABLE derived.service_groups AS
+SELECT service_id, list(target_group ORDER BY target_group) AS target_groups
+FROM service_target_group
+GROUP BY service_id;
+
 -- a service covering several regions counts in each by the population share of its area there
 CREATE OR REPLACE TABLE derived.service_weight AS
 WITH service_total AS (

@@ -8,22 +8,20 @@
 WITH
 coverage AS (
     SELECT DISTINCT sm.service_id
-    FROM service_municipality AS sm
+    FROM derived.service_municipality AS sm
     WHERE ($gemeente IS NULL OR sm.gemeente_code = $gemeente)
       AND ($region IS NULL OR sm.gemeente_code IN (SELECT gemeente_code FROM region_membership
                                                    WHERE level = $level AND region_code = $region))
 ),
 candidates AS (
-    SELECT s.*, p.name AS provider_name, ct.freshness_days AS care_freshness_days,
-           (SELECT list(target_group ORDER BY target_group) FROM service_target_group AS g
-            WHERE g.service_id = s.service_id) AS target_groups
+    SELECT s.*, p.name AS provider_name, ct.freshness_days AS care_freshness_days, g.target_groups
     FROM service AS s
     JOIN coverage USING (service_id)
     JOIN care_type AS ct USING (care_type)
     LEFT JOIN provider AS p USING (provider_id)
+    LEFT JOIN derived.service_groups AS g USING (service_id)
     WHERE ($care_type IS NULL OR s.care_type = $care_type)
-      AND ($target_group IS NULL OR EXISTS (SELECT 1 FROM service_target_group AS g
-                                            WHERE g.service_id = s.service_id AND g.target_group = $target_group))
+      AND ($target_group IS NULL OR list_contains(g.target_groups, $target_group))
       AND ($age IS NULL OR ((s.age_min IS NULL OR s.age_min <= $age) AND (s.age_max IS NULL OR s.age_max >= $age)))
       AND ($framework IS NULL OR s.framework IN ($framework, 'both'))
       AND ($language IS NULL OR list_contains(s.languages, $language))
