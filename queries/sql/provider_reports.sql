@@ -9,14 +9,17 @@ services AS (
     JOIN care_type AS ct USING (care_type)
     LEFT JOIN source AS src ON src.source_id = sv.source_id
 ),
-received AS (
-    SELECT s.service_id,
-           count(DISTINCT floor(date_diff('second', o.valid_at, m.at_ts) / (86400.0 * s.window_days))) AS windows
-    FROM services AS s
+-- the windows (counted back from $at) in which each service reported at least once
+windows AS (
+    SELECT DISTINCT o.service_id,
+           floor((epoch(m.at_ts) - epoch(o.valid_at)) / (86400.0 * s.window_days)) AS window_number
+    FROM capacity_observation AS o
     CROSS JOIN moment AS m
-    JOIN capacity_observation AS o ON o.service_id = s.service_id
+    JOIN services AS s USING (service_id)
     WHERE o.valid_at <= m.at_ts AND o.valid_at > m.at_ts - to_days($days)
-    GROUP BY s.service_id
+),
+received AS (
+    SELECT service_id, count(*) AS windows FROM windows GROUP BY service_id
 )
 SELECT p.provider_id, p.name AS provider_name, count(*) AS services,
        sum(ceil($days / s.window_days)) AS expected_reports,
