@@ -15,12 +15,13 @@ from .settings import CHILD_SHARE_OF_15_24
 
 FILL_SHORTFALL_NOW = """
 INSERT INTO derived.shortfall_now
-SELECT $level, q.*, row_number() OVER (ORDER BY ct.sort_order, tg.sort_order, q.region_code)
+SELECT $level, $framework, q.*, row_number() OVER (ORDER BY ct.sort_order, tg.sort_order, q.region_code)
 FROM ({shortfall}) AS q
 JOIN care_type AS ct USING (care_type)
 JOIN target_group AS tg USING (target_group)"""
+FRAMEWORK_CARE_TYPE, FRAMEWORKS = "perpetrator_programme", ("voluntary", "mandated")
 TREND_WEEKS, TREND_MONTHS = 52, 12   # the region page's weekly trends, the purchasing page's month series
-DERIVED_VERSION = 4   # raise when derive.sql changes: `capacity init` then publishes a new copy
+DERIVED_VERSION = 5   # raise when derive.sql changes: `capacity init` then publishes a new copy
 WINDOW = """
 SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source))"""
 
@@ -71,8 +72,10 @@ def _fill_shortfall_now(con: duckdb.DuckDBPyConnection) -> None:
         return
     window = int(rows(con, WINDOW)[0][0])
     sql = FILL_SHORTFALL_NOW.format(shortfall=sql_file("shortfall").rstrip().rstrip(";"))
+    variants = [(None, None)] + [(FRAMEWORK_CARE_TYPE, framework) for framework in FRAMEWORKS]
     for (level,) in rows(con, "SELECT level FROM region_level ORDER BY level"):
-        run(con, sql, {"level": level, "times": [computed_at], "care_type": None, "target_group": None,
-                       "framework": None, "region": None, "only_region": None, "max_window_days": window,
-                       "window_start": computed_at - timedelta(days=window), "window_end": computed_at,
-                       "from_copy": True, "last_figure": computed_at})
+        for care_type, framework in variants:
+            run(con, sql, {"level": level, "times": [computed_at], "care_type": care_type, "target_group": None,
+                           "framework": framework, "region": None, "only_region": None,
+                           "max_window_days": window, "window_start": computed_at - timedelta(days=window),
+                           "window_end": computed_at, "from_copy": True, "last_figure": computed_at})

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from .db import rows, sql_file
+from .derived import FRAMEWORK_CARE_TYPE
 from .moments import week_ends
 from .reference import care_labels
 from .status import assess
@@ -79,10 +80,12 @@ def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime]
     median then). One moment inside the copy's precomputed window is read from derived.shortfall_now
     (`precomputed=False` computes it anyway: the tests compare both)."""
     window, last_figure, computed_at, valid_until, moments = rows(cur, WINDOW_AND_COPY)[0]
-    if (precomputed and len(times) == 1 and framework is None and only_region is None and computed_at is not None
-            and computed_at <= times[0] and (valid_until is None or times[0] <= valid_until)):
-        result = cur.execute(sql_file("shortfall_now"), {"at": times[0], "level": level, "care_type": care_type,
-                                                         "target_group": target_group, "region": region})
+    if (precomputed and len(times) == 1 and (framework is None or care_type == FRAMEWORK_CARE_TYPE)
+            and computed_at is not None and computed_at <= times[0]
+            and (valid_until is None or times[0] <= valid_until)):
+        result = cur.execute(sql_file("shortfall_now"), {
+            "at": times[0], "level": level, "framework": framework, "care_type": care_type,
+            "target_group": target_group, "region": region, "only_region": only_region})
         return _cells(result, level)
     result = cur.execute(sql_file("shortfall"), {
         "level": level, "times": times, "care_type": care_type, "target_group": target_group,
@@ -130,7 +133,6 @@ class Gap:
 
 FRAMEWORK_WORDS = {"voluntary": ("vrijwillig kader", "the voluntary framework"),
                    "mandated": ("gedwongen kader", "the mandated framework")}
-FRAMEWORK_CARE_TYPE = "perpetrator_programme"
 
 
 def trends(cur: duckdb.DuckDBPyConnection, level: str, region: str, care_type: str, target_group: str,

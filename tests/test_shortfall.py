@@ -6,6 +6,7 @@ Freshness windows: shelter 2 days, trauma care and perpetrator programmes 35 day
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -171,15 +172,19 @@ def test_the_copy_table_gives_what_the_full_computation_gives(reader: PublishedR
     until = datetime(2026, 7, 1, 12, tzinfo=timezone.utc)
     with reader.cursor() as cur:
         assert rows(cur, "SELECT computed_at, valid_until FROM derived.now_window") == [(last, until)]
-        for at in (last, as_of("2026-06-30"), until):
-            for level in ("testregio", "nederland"):
-                precomputed = figures_at(cur, level, [at])
-                computed = figures_at(cur, level, [at], precomputed=False)
-                assert len(precomputed) == len(computed) > 0
-                for fast, full in zip(precomputed, computed):
-                    for name, value in dataclasses.asdict(full).items():
-                        expected = pytest.approx(value) if isinstance(value, float) else value
-                        assert getattr(fast, name) == expected, (at, level, name)
+        variants = [{}, {"only_region": "B"}, {"care_type": "perpetrator_programme", "framework": "mandated"},
+                    {"care_type": "perpetrator_programme", "framework": "voluntary", "only_region": "A"}]
+        for at, level, filters in itertools.product((last, as_of("2026-06-30"), until), ("testregio", "nederland"),
+                                                    variants):
+            if filters.get("only_region") and level == "nederland":
+                continue
+            precomputed = figures_at(cur, level, [at], **filters)
+            computed = figures_at(cur, level, [at], precomputed=False, **filters)
+            assert len(precomputed) == len(computed) > 0
+            for fast, full in zip(precomputed, computed):
+                for name, value in dataclasses.asdict(full).items():
+                    expected = pytest.approx(value) if isinstance(value, float) else value
+                    assert getattr(fast, name) == expected, (at, level, filters, name)
         after = {(c.region_code, c.care_type, c.target_group): c
                  for c in shortfall(cur, "testregio", until + timedelta(microseconds=1))}
     assert after[("A", "shelter", "adult_victim")].services_fresh == 1   # SH2 has turned stale; SH1 is fresh

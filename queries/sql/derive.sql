@@ -57,8 +57,8 @@ CREATE OR REPLACE TABLE derived.observed_until AS
 SELECT max(valid_at) AS valid_at FROM capacity_observation;
 
 -- The shortfall from the copy's last figure on stays the same until the first fresh figure turns stale:
--- derived.shortfall_now (filled per level by queries/derived.py) holds it for moments in
--- [computed_at, valid_until].
+-- derived.shortfall_now (filled per level by queries/derived.py; framework NULL for all services, and
+-- per framework for perpetrator programmes) holds it for moments in [computed_at, valid_until].
 CREATE OR REPLACE TABLE derived.now_window AS
 SELECT u.valid_at AS computed_at,
        min(l.o.valid_at + to_days(coalesce(src.freshness_days, ct.freshness_days)))
@@ -72,7 +72,7 @@ LEFT JOIN source AS src ON src.source_id = l.o.source_id
 GROUP BY u.valid_at;
 
 CREATE OR REPLACE TABLE derived.shortfall_now (
-    level VARCHAR, at_ts TIMESTAMPTZ, region_code VARCHAR, region_name VARCHAR, care_type VARCHAR,
+    level VARCHAR, framework VARCHAR, at_ts TIMESTAMPTZ, region_code VARCHAR, region_name VARCHAR, care_type VARCHAR,
     target_group VARCHAR, services BIGINT, services_fresh BIGINT, places DOUBLE, available DOUBLE,
     waiting DOUBLE, unmet_now DOUBLE, norm_places DOUBLE, norm_gap DOUBLE, per_10k DOUBLE,
     national_median_per_10k DOUBLE, median_wait_intake_days DOUBLE, median_wait_treatment_days DOUBLE,

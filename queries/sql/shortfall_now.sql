@@ -1,12 +1,15 @@
 -- Shortfall cells from derived.shortfall_now (see derive.sql), for a moment inside its window.
--- Parameters: $at, $level, $care_type, $target_group, $region (filters NULL for all).
+-- Parameters: $at, $level, $framework, $care_type, $target_group, $region, $only_region (filters NULL for
+-- all; as in shortfall.sql, $only_region gives no national median).
 SELECT $at::TIMESTAMPTZ AS at_ts, region_code, region_name, care_type, target_group, services, services_fresh,
-       places, available, waiting, unmet_now, norm_places, norm_gap, per_10k, national_median_per_10k,
+       places, available, waiting, unmet_now, norm_places, norm_gap, per_10k,
+       CASE WHEN $only_region IS NULL THEN national_median_per_10k END AS national_median_per_10k,
        median_wait_intake_days, median_wait_treatment_days, wait_breaches, wait_norm_intake_days,
        wait_norm_treatment_days, inhabitants, target_population
 FROM derived.shortfall_now
 WHERE level = $level
+  AND framework IS NOT DISTINCT FROM $framework
   AND ($care_type IS NULL OR care_type = $care_type)
   AND ($target_group IS NULL OR target_group = $target_group)
-  AND ($region IS NULL OR region_code = $region)
+  AND (coalesce($region, $only_region) IS NULL OR region_code = coalesce($region, $only_region))
 ORDER BY row_order
