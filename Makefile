@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+TESTS  := $(VENV)/.tests-installed-stamp
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
@@ -11,19 +12,24 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 run: $(STAMP)
 	$(BIN)/capacity run
 
-test: $(STAMP) browser
+test: $(TESTS) browser
 	$(BIN)/pytest
 
 install: $(STAMP)
 
+# The app alone for `make run` (quicker on a fresh clone); the test tools on top for `make test`.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { $(APT) update -q && $(APT) install -y -q python3-venv; }
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --no-compile -e .
+	@touch $@
+
+$(TESTS): $(STAMP)
 	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
 	@touch $@
 
 # Benchmarks (not part of make test): results in bench/results/, the table in bench/results/latest.md.
-bench: $(STAMP) browser
+bench: $(TESTS) browser
 	$(BIN)/python bench/run.py
 
 # Headless Chromium and its driver for the browser tests (Debian packages).
