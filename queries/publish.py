@@ -1,7 +1,7 @@
 """Publishing: immutable, uniquely named read-only copies of the warehouse plus a pointer.
 
-The writer checkpoints, copies the warehouse file to a temporary name, adds the copy's derived tables
-(queries/derived.py), renames it
+The writer checkpoints and copies the warehouse file to a temporary name (holding the write lock), then
+adds the copy's derived tables (queries/derived.py, while writers go on), renames it
 to its final unique name, then atomically replaces the pointer. Readers follow
 the pointer and hold a shared flock on the copy they read; old copies beyond the
 last few are deleted only when no reader holds them.
@@ -63,10 +63,21 @@ def published_copies(paths: DataPaths) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def publish(con: duckdb.DuckDBPyConnection, paths: DataPaths, keep: int) -> Publication:
-    """Publish the committed state of the warehouse behind `con` (the writer's connection).
+@dataclass(frozen=True)
+class PendingCopy:
+    """A copy of the committed warehouse under a temporary name, not yet published."""
 
-    The caller must hold the write lock: no transaction may be open on `con`.
+    sequence: int
+    name: str
+    partial: Path
+    made_at: datetime
+    schema_version: int
+
+
+def copy_for_publication(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> PendingCopy:
+    """Checkpoint and copy the warehouse behind `con` (the writer's connection) to a temporary name.
+
+    The caller must hold the write lock (no transaction may be open on `con`) and the publish lock.
     """
     paths.published.mkdir(parents=True, exist_ok=True)
     run(con, "CHECKPOINT")
@@ -81,10 +92,17 @@ def publish(con: duckdb.DuckDBPyConnection, paths: DataPaths, keep: int) -> Publ
     name = f"warehouse-{sequence:08d}-{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}.duckdb"
     partial = paths.published / f"{TEMP_PREFIX}{name}"
     shutil.copyfile(paths.warehouse, partial)
-    _add_derived_tables(partial)
-    _fsync_file(partial)
-    os.replace(partial, paths.published / name)
-    publication = Publication(sequence, name, now.isoformat(timespec="seconds"), schema_version(con))
+    return PendingCopy(sequence, name, partial, now, schema_version(con))
+
+
+def finish_publication(paths: DataPaths, pending: PendingCopy, keep: int) -> Publication:
+    """Add the copy's derived tables, give it its final name and point readers at it. Needs only the
+    publish lock: writers go on meanwhile."""
+    _add_derived_tables(pending.partial)
+    _fsync_file(pending.partial)
+    os.replace(pending.partial, paths.published / pending.name)
+    publication = Publication(pending.sequence, pending.name, pending.made_at.isoformat(timespec="seconds"),
+                              pending.schema_version)
     _write_pointer(paths, publication)
     prune(paths, keep)
     return publication

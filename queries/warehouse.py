@@ -12,7 +12,7 @@ from .db import run
 from .errors import WarehouseError
 from .migrate import apply_migrations
 from .paths import DataPaths
-from .publish import Publication, publish, read_pointer, remove_partials
+from .publish import Publication, copy_for_publication, finish_publication, read_pointer, remove_partials
 
 
 class Warehouse:
@@ -27,6 +27,7 @@ class Warehouse:
         self.publish_keep = publish_keep if publish_keep is not None else int(settings.get("publish_keep"))
         paths.ensure()
         self.lock = threading.RLock()
+        self.publish_lock = threading.Lock()
         self.con = _connect_writer(paths)
         self.applied_migrations = apply_migrations(self.con)
         remove_partials(paths)
@@ -44,9 +45,12 @@ class Warehouse:
             run(self.con, "COMMIT")
 
     def publish(self) -> Publication:
-        """Publish the committed state for readers."""
-        with self.lock:
-            return publish(self.con, self.paths, self.publish_keep)
+        """Publish the committed state for readers. Writers wait only for the checkpoint and the file copy;
+        publications follow each other in order."""
+        with self.publish_lock:
+            with self.lock:
+                pending = copy_for_publication(self.con, self.paths)
+            return finish_publication(self.paths, pending, self.publish_keep)
 
     def latest_publication(self) -> Publication | None:
         return read_pointer(self.paths)
