@@ -199,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cmd_init(args)
     chosen = settings.chosen_config_path(getattr(args, "config", None))
-    config = chosen or _generate_demo(paths_of(args), args.demo_port)
+    config = (lambda: chosen) if chosen else (lambda: _generate_demo(paths_of(args), args.demo_port))
     return run_system(paths_of(args), config, host=args.host, port=args.port, workers=args.workers,
                       threads=args.threads, demo_port=None if chosen else args.demo_port)
 

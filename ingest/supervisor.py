@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from queries.paths import DataPaths
 
@@ -15,16 +16,24 @@ STOP_GRACE_SECONDS = 15
 DEMO_START_SECONDS = 15
 
 
-def run_system(paths: DataPaths, config: Path, host: str, port: int, workers: int, threads: int,
+def run_system(paths: DataPaths, config: Callable[[], Path], host: str, port: int, workers: int, threads: int,
                demo_port: int | None = None) -> int:
-    """Start `capacity ingest` and `capacity serve` as child processes, first `capacity demo serve` when
-    `demo_port` is given; stop all when one ends or on a signal."""
+    """Start `capacity serve`, then (while it starts) get the sources configuration from `config` (which may
+    write the demo), then `capacity demo serve` when `demo_port` is given and `capacity ingest`; stop all
+    when one ends or on a signal."""
     common = [sys.executable, "-m", "ingest.cli"]
-    where = ["--data-dir", str(paths.root), "--config", str(config)]
-    children = {} if demo_port is None else {"demo": _start_demo(common, paths, demo_port)}
-    children["ingest"] = subprocess.Popen([*common, "ingest", *where])
-    children["serve"] = subprocess.Popen([*common, "serve", *where, "--host", host, "--port", str(port),
-                                          "--workers", str(workers), "--threads", str(threads)])
+    children = {"serve": subprocess.Popen([*common, "serve", "--data-dir", str(paths.root), "--host", host,
+                                           "--port", str(port), "--workers", str(workers),
+                                           "--threads", str(threads)])}
+    try:
+        sources = config()
+    except BaseException:
+        _stop_all(children)
+        raise
+    if demo_port is not None:
+        children["demo"] = _start_demo(common, paths, demo_port)
+    children["ingest"] = subprocess.Popen([*common, "ingest", "--data-dir", str(paths.root), "--config",
+                                           str(sources)])
     print(f"Dashboard: http://{host}:{port}/  (ingest pid {children['ingest'].pid}, "
           f"web pid {children['serve'].pid}; Ctrl-C stopt alles / stops everything)", flush=True)
     stopping = {"signal": None}

@@ -50,9 +50,15 @@ def test_run_starts_ingest_and_dashboard_and_ctrl_c_stops_both(tmp_path: Path) -
     try:
         page = wait_for_page(f"http://127.0.0.1:{port}/", 60)
         assert page.status_code == 200 and 'lang="nl"' in page.text
-        children = children_of(system.pid)
-        roles = sorted(cmd.split(" ingest.cli ", 1)[1].split()[0] for cmd in children.values())
-        # ingest on its own; without a configuration the demo's feeds run beside them
+        # the dashboard starts first; ingest on its own, and without a configuration the demo's feeds beside
+        # them, once the demo is written
+        deadline = time.monotonic() + 30
+        while True:
+            children = children_of(system.pid)
+            roles = sorted(cmd.split(" ingest.cli ", 1)[1].split()[0] for cmd in children.values())
+            if roles == ["demo", "ingest", "serve"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert roles == ["demo", "ingest", "serve"]
         assert httpx.get(f"http://127.0.0.1:{demo_port}/", timeout=5).status_code == 200
         # a second writer is refused with a clear message while the first runs
