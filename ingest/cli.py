@@ -197,11 +197,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .supervisor import run_system
 
-    cmd_init(args)
     chosen = settings.chosen_config_path(getattr(args, "config", None))
-    config = (lambda: chosen) if chosen else (lambda: _generate_demo(paths_of(args), args.demo_port))
-    return run_system(paths_of(args), config, host=args.host, port=args.port, workers=args.workers,
-                      threads=args.threads, demo_port=None if chosen else args.demo_port)
+    return run_system(paths_of(args), lambda: cmd_init(args), chosen, host=args.host, port=args.port,
+                      workers=args.workers, threads=args.threads, demo_port=None if chosen else args.demo_port)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -12,28 +12,34 @@ from typing import Callable
 
 from queries.paths import DataPaths
 
+from .demo.generate import demo_folder
+
 STOP_GRACE_SECONDS = 15
 DEMO_START_SECONDS = 15
 
 
-def run_system(paths: DataPaths, config: Callable[[], Path], host: str, port: int, workers: int, threads: int,
-               demo_port: int | None = None) -> int:
-    """Start `capacity serve`, then (while it starts) get the sources configuration from `config` (which may
-    write the demo), then `capacity demo serve` when `demo_port` is given and `capacity ingest`; stop all
-    when one ends or on a signal."""
+def run_system(paths: DataPaths, initialise: Callable[[], object], config: Path | None, host: str, port: int,
+               workers: int, threads: int, demo_port: int | None = None) -> int:
+    """Start `capacity serve`; bring the warehouse up to date with `initialise` while, without a
+    configuration (`config` None), `capacity demo` writes the demo beside it; then start `capacity ingest`
+    (and `capacity demo serve` for the demo). Stop all when one ends or on a signal."""
     common = [sys.executable, "-m", "ingest.cli"]
-    children = {"serve": subprocess.Popen([*common, "serve", "--data-dir", str(paths.root), "--host", host,
-                                           "--port", str(port), "--workers", str(workers),
-                                           "--threads", str(threads)])}
+    root = ["--data-dir", str(paths.root)]
+    children = {"serve": subprocess.Popen([*common, "serve", *root, "--host", host, "--port", str(port),
+                                           "--workers", str(workers), "--threads", str(threads)])}
+    if config is None:
+        children["demo writer"] = subprocess.Popen([*common, "demo", *root, "--port", str(demo_port)])
     try:
-        sources = config()
+        initialise()
+        if config is None:
+            if children.pop("demo writer").wait() != 0:
+                raise SystemExit("capacity demo failed")
+            config = demo_folder(paths) / "sources.toml"
+            children["demo"] = _start_demo(common, paths, demo_port)
     except BaseException:
         _stop_all(children)
         raise
-    if demo_port is not None:
-        children["demo"] = _start_demo(common, paths, demo_port)
-    children["ingest"] = subprocess.Popen([*common, "ingest", "--data-dir", str(paths.root), "--config",
-                                           str(sources)])
+    children["ingest"] = subprocess.Popen([*common, "ingest", *root, "--config", str(config)])
     print(f"Dashboard: http://{host}:{port}/  (ingest pid {children['ingest'].pid}, "
           f"web pid {children['serve'].pid}; Ctrl-C stopt alles / stops everything)", flush=True)
     stopping = {"signal": None}
