@@ -56,7 +56,7 @@ def test_a_second_run_writes_no_file_twice_and_another_seed_is_refused(tmp_path:
     again = generate_demo(paths, SMALL, NOW + timedelta(minutes=5))
     live_file_sources = [s for s in build_world(SMALL.seed, SMALL.scale).sources if s.kind == "file" and s.live]
     assert (again.files_written, again.files_before) == (len(live_file_sources), first.files_written)
-    assert sorted(p.name.split("-week-")[0] for p in paths.inbox.rglob("*.*")) == sorted(
+    assert sorted(p.name.split("-actueel-")[0] for p in paths.inbox.rglob("*.*")) == sorted(
         s.id for s in live_file_sources)           # only this week's report as of the new moment
     with pytest.raises(DemoError) as refused:
         generate_demo(paths, DemoSettings(8, SMALL.scale, SMALL.port), NOW)

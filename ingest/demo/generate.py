@@ -92,17 +92,19 @@ def generate_demo(paths: DataPaths, settings: DemoSettings, now: datetime) -> Ge
 
 def inbox_reports(world: World, source: Source, moment: datetime) -> Iterator[tuple[str, Callable[[], bytes]]]:
     """(file name, content maker) of each report a file source has sent by `moment`: the history one file
-    per half-year, then (while it still reports) the current week with a report as of `moment`."""
+    per half-year, and (while it still reports) the current week with a report as of `moment`. The names
+    sort the current week first (`-actueel-` before `-historie-`), so that a fresh start shows today's
+    figures before the two years of history are in."""
     this_week = week_start(moment)
     end = this_week - timedelta(weeks=source.stale_weeks)
     for label, start, stop, whole in half_years(history_start(moment), end):
         if not _schedule(source, start, stop):
             continue
         cut = "" if whole else f"-tot-{_day(stop)}"
-        yield (f"{source.id}-{label}{cut}{suffix(source)}",
+        yield (f"{source.id}-historie-{label}{cut}{suffix(source)}",
                lambda start=start, stop=stop: report_file(source, _rows(world, source, start, stop)))
     if source.live:
-        yield (f"{source.id}-week-{_day(this_week)}-{moment:%Y%m%dT%H%MZ}{suffix(source)}",
+        yield (f"{source.id}-actueel-{_day(this_week)}-{moment:%Y%m%dT%H%MZ}{suffix(source)}",
                lambda: report_file(source, current_week_rows(world, source, moment)))
 
 
