@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +78,17 @@ def publish_if_requested(runner: SourceRunner, ledger_every_seconds: float = LED
         runner.warehouse.publish()
 
 
+def _publish_until(runner: SourceRunner, stop: threading.Event) -> None:
+    """Every PUBLISH_EVERY_SECONDS, publish what was committed since. A thread of its own: source jobs that
+    run long (a backlog of files) must not hold back the figures they have already committed."""
+    while not stop.wait(PUBLISH_EVERY_SECONDS):
+        try:
+            publish_if_requested(runner)
+        except Exception:  # noqa: BLE001 - a failed publication is retried at the next tick; readers keep the last
+            log.exception("publishing for readers failed; trying again in %d s", PUBLISH_EVERY_SECONDS)
+            runner.publish_requested.set()
+
+
 def _select(sources: list[SourceConfig], ids: list[str]) -> list[SourceConfig]:
     if not ids:
         return sources
@@ -103,19 +115,22 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
     for source in sources:
         scheduler.add_job(runner.run, build_trigger(source.schedule), args=[source], id=source.id,
                           name=f"source {source.id}", next_run_time=datetime.now().astimezone())
-    scheduler.add_job(publish_if_requested, "interval", seconds=PUBLISH_EVERY_SECONDS, args=[runner],
-                      id="publish", name="publish for readers")
     scheduler.add_listener(lambda event: _record_next_run(scheduler, runner, event.job_id),
                            EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     for source in sources:
         runner.record_next_run(source.id, scheduler.get_job(source.id).next_run_time)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    stop = threading.Event()
+    publisher = threading.Thread(target=_publish_until, args=(runner, stop), name="publisher", daemon=True)
+    publisher.start()
     log.info("ingest started: %d source(s), data folder %s", len(sources), runner.paths.root)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         if scheduler.running:
             scheduler.shutdown(wait=True)   # let running source jobs commit or roll back first
+    stop.set()
+    publisher.join()
     publish_if_requested(runner, ledger_every_seconds=0)
     log.info("ingest stopped")
 
@@ -123,5 +138,5 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
 def _record_next_run(scheduler: BlockingScheduler, runner: SourceRunner, job_id: str) -> None:
     """After a source's job, keep its next planned run in the warehouse (for the data-health page)."""
     job = scheduler.get_job(job_id)
-    if job is not None and job_id != "publish":
+    if job is not None:
         runner.record_next_run(job_id, job.next_run_time)

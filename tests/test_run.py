@@ -61,7 +61,12 @@ def test_run_starts_ingest_and_dashboard_and_ctrl_c_stops_both(tmp_path: Path) -
             time.sleep(0.2)
         assert roles == ["demo", "ingest", "serve"]
         assert httpx.get(f"http://127.0.0.1:{demo_port}/", timeout=5).status_code == 200
-        # a second writer is refused with a clear message while the first runs
+        # a second writer is refused with a clear message while the first runs (once it holds the lock)
+        ingest_pid = next(pid for pid, cmd in children.items() if " ingest.cli ingest " in f"{cmd} ")
+        lock = tmp_path / "data" / "ingest.lock"
+        deadline = time.monotonic() + 30
+        while (not lock.exists() or lock.read_text().strip() != str(ingest_pid)) and time.monotonic() < deadline:
+            time.sleep(0.2)
         second = run_cli("ingest", "--data-dir", str(tmp_path / "data"), timeout=60)
         assert second.returncode == 2 and "al een ingest-proces" in second.stderr
         system.send_signal(signal.SIGINT)
