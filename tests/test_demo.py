@@ -153,10 +153,10 @@ def assert_loaded(paths: DataPaths, summary: str) -> None:
     finally:
         con.close()
     assert set(kinds) == {"file", "http", "hsds"} and sum(kinds.values()) > 20_000, kinds
-    assert failed == [(FAILING,)]
+    assert failed == [(FAILING,)], failed
     assert f"{FAILING}: failed" in summary and "500" in summary
     by_source = {source: (value, message) for source, value, message in rejected}
-    assert len(rejected) == 3 and set(by_source) == {"demo-opvang-noord-oost", "demo-opvang-zuid", "demo-trauma-zuid"}
+    assert len(rejected) == 3 and set(by_source) == {"demo-opvang-noord-oost", "demo-opvang-zuid", "demo-trauma-zuid"}, "\n".join(map(str, rejected))
     assert "greater than maximum" in by_source["demo-opvang-noord-oost"][1]
     assert by_source["demo-opvang-zuid"][0] == "GM9999" and by_source["demo-trauma-zuid"][0] == "nazorg"
     reports = {p.parent.name for p in paths.quarantine.rglob("*.afgewezen.csv")}

@@ -54,7 +54,7 @@ def test_run_starts_ingest_and_dashboard_and_ctrl_c_stops_both(tmp_path: Path) -
         # them, once the demo is written
         deadline = time.monotonic() + 30
         while True:
-            children = children_of(system.pid)
+            children = {pid: cmd for pid, cmd in children_of(system.pid).items() if " ingest.cli " in cmd}
             roles = sorted(cmd.split(" ingest.cli ", 1)[1].split()[0] for cmd in children.values())
             if roles == ["demo", "ingest", "serve"] or time.monotonic() > deadline:
                 break

@@ -117,7 +117,10 @@ def current_week_rows(world: World, source: Source, moment: datetime) -> list[Ro
 
 
 def now_rows(world: World, source: Source, moment: datetime) -> list[Row]:
-    return [canonical_row(s, figures(world.seed, s, moment)) for s in source.services]
+    """A file source's report as of `moment`, to the minute: report files carry minutes, so two reports
+    within one minute must hold the same figures (a provider correcting a moment is refused)."""
+    minute = moment.replace(second=0, microsecond=0)
+    return [canonical_row(s, figures(world.seed, s, minute)) for s in source.services]
 
 
 def history(world: World, source: Source, service: Service, moment: datetime) -> list[Figures]:
