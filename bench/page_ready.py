@@ -13,10 +13,12 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -24,6 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser import start_chromium  # noqa: E402
 
+FAILURE_SHOT = Path(tempfile.gettempdir()) / "page_ready_failure.png"
 PAGES = {"overview": ("/?level=veiligheidsregio&care_type=shelter&target_group=child", "#overview-map .choropleth"),
          "region": ("/regio/VT08", "#region-trend .scatterlayer"),
          "search": ("/zoek?gemeente=GM0363", "#search-count"),
@@ -64,8 +67,14 @@ def main() -> None:
                     started = time.perf_counter()
                     driver.get(base + path + ("&" if "?" in path else "?") + f"b={attempt}")
                     # the first visit of each page also warms a cold worker: give it longer
-                    WebDriverWait(driver, 30 if attempt else 120).until(
-                        EC.presence_of_element_located((By.CSS_SELECTOR, ready)))
+                    try:
+                        WebDriverWait(driver, 30 if attempt else 120).until(
+                            EC.presence_of_element_located((By.CSS_SELECTOR, ready)))
+                    except TimeoutException:
+                        driver.save_screenshot(str(FAILURE_SHOT))
+                        print(f"{page}: {ready} not drawn; screenshot {FAILURE_SHOT}; browser log "
+                              f"{driver.get_log('browser')}", file=sys.stderr)
+                        raise
                     if attempt:   # the first visit warms the worker's caches of map shapes and imports
                         times.append(time.perf_counter() - started)
                 results[page] = statistics.median(times)

@@ -24,7 +24,8 @@ BUDGETS = {"callback_p95_ms": 50, "callback_vs_sql": 2.0, "ingest_vs_read_csv": 
 
 
 def run_json(*args: str) -> dict:
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True, cwd=HERE.parent)
+    """Run one benchmark script; its last output line is its JSON result (its errors are shown)."""
+    out = subprocess.run([sys.executable, *args], stdout=subprocess.PIPE, text=True, check=True, cwd=HERE.parent)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

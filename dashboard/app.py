@@ -37,4 +37,13 @@ def create_app(paths: DataPaths) -> dash.Dash:
     app.server.register_blueprint(api.blueprint)
     app.clientside_callback(ClientsideFunction("capacity", "setLanguage"),
                             Output("page-language", "children"), Input("_pages_location", "search"))
+    _set_up_before_serving(app)
     return app
+
+
+def _set_up_before_serving(app: dash.Dash) -> None:
+    """Dash sets itself up on its first request and marks that done before it is: in a fresh gthread
+    worker, a second first request could be served half set up (a 500 for a script, a blank page). One
+    request here, before the worker accepts any, does the setup (and fixes the CSP hashes) once."""
+    with app.server.test_client() as client:
+        client.get("/_favicon.ico")

@@ -3,8 +3,15 @@ HTTPS behind a proxy, no CORS, Dash's JSON-only callbacks (its CSRF guard), requ
 and provider strings that stay text in a real browser."""
 from __future__ import annotations
 
+import concurrent.futures
 import re
+import socket
+import subprocess
+import sys
+import time
 from typing import Iterator
+
+import httpx
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -16,7 +23,7 @@ from browser import console_errors, screenshot, start_chromium
 from queries.db import run
 from queries.paths import DataPaths
 from queries.warehouse import Warehouse
-from support import dashboard
+from support import REPO, dashboard, free_port
 from web_client import Visitor
 
 SCRIPT_NAME = '<script>window.hacked=1</script><img src=x onerror="window.hacked=2">'
@@ -151,3 +158,30 @@ def test_provider_strings_stay_text_in_the_browser(site: str) -> None:
                 screenshot(driver, "hostile-provider-strings")
     finally:
         driver.quit()
+
+
+def test_a_fresh_worker_serves_concurrent_first_requests_whole(tmp_path) -> None:
+    """The browser's first page load fires a dozen requests at once at a worker that has served none; each
+    must be answered whole (Dash's own set-up on the first request was not safe across threads)."""
+    paths = DataPaths(tmp_path / "data")
+    shortfall_world.build(paths)
+    with dashboard(paths) as url:   # another server, only to learn the page's script addresses
+        scripts = re.findall(r'src="(/_dash-component-suites/[^"]+)"', httpx.get(url + "/", timeout=30).text)
+    assert len(scripts) >= 5
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "ingest.cli", "serve", "--data-dir", str(paths.root), "--port",
+                               str(port), "--workers", "1", "--threads", "8"], cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:   # listening; no HTTP request yet
+            assert time.monotonic() < deadline, "dashboard did not start"
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        with concurrent.futures.ThreadPoolExecutor(len(scripts) + 3) as pool:
+            answers = list(pool.map(lambda path: httpx.get(base + path, timeout=30),
+                                    scripts + ["/", "/_dash-layout", "/_dash-dependencies"]))
+        assert [a.status_code for a in answers] == [200] * len(answers)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
