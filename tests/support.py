@@ -32,6 +32,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_answer(url: str, seconds: float) -> httpx.Response:
+    """GET `url` until the server answers at all (any status), for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @contextmanager
 def dashboard(paths: DataPaths, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
     """`capacity serve` (gunicorn, one worker) on a free loopback port with these settings; yields its URL."""

@@ -14,7 +14,7 @@ from statistics import median
 import duckdb
 import httpx
 import pytest
-from support import free_port, run_cli
+from support import free_port, run_cli, wait_for_answer
 from test_hsds import hsds_validator
 
 from ingest.config import ConfigError, load_sources
@@ -111,17 +111,6 @@ def test_the_demo_flag_must_be_true_or_false(tmp_path: Path) -> None:
 # --- the full path -------------------------------------------------------------------------------
 
 
-def wait_for(url: str, seconds: float) -> httpx.Response:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return httpx.get(url, timeout=2)
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 @pytest.mark.timeout(120)
 def test_the_demo_loads_through_the_real_ingest_path(tmp_path: Path) -> None:
     data, port = tmp_path / "data", free_port()
@@ -132,7 +121,7 @@ def test_the_demo_loads_through_the_real_ingest_path(tmp_path: Path) -> None:
     server = subprocess.Popen([sys.executable, "-m", "ingest.cli", "demo", "serve", "--data-dir", str(data),
                                "--refresh-seconds", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(f"http://127.0.0.1:{port}/", 20)
+        wait_for_answer(f"http://127.0.0.1:{port}/", 20)
         ingest = run_cli("ingest", "--once", "--config", str(config), "--data-dir", str(data), timeout=90)
         assert ingest.returncode == 1, ingest.stderr          # exactly one source failed: see below
         assert_loaded(DataPaths(data), ingest.stdout)

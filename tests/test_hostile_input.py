@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from openpyxl import load_workbook
 from ingest_support import Outcome, ingest_bytes
 from queries.export import to_csv, to_xlsx
 from queries.paths import DataPaths
-from test_ingest_feed import Feeds, ScriptedServer, ok
+from test_ingest_feed import Feeds, feeds, ok, server  # noqa: F401 - the feed fixtures
 from test_privacy_ingest import files_under, leaks, loaded
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -130,15 +129,6 @@ def test_an_xlsx_with_an_external_entity_is_refused(data_paths: DataPaths, tmp_p
 
 
 # ---------------------------------------------------------------- a deeply nested feed
-
-@pytest.fixture
-def feeds(data_paths: DataPaths, tmp_path: Path) -> Iterator[Feeds]:
-    server = ScriptedServer()
-    made = Feeds(server, data_paths, tmp_path)
-    yield made
-    made.close()
-    server.stop()
-
 
 def test_a_deeply_nested_feed_fails_with_a_plain_message(feeds: Feeds) -> None:
     feeds.add("diep", feeds.server.script("/diep", ok(hostile("deep.json"))), timeout_seconds=2)

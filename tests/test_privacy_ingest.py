@@ -24,7 +24,7 @@ from ingest_support import Outcome, drop, ingest_bytes, run_source, write_config
 from queries.db import rows
 from queries.paths import DataPaths
 from test_hsds import PAGES, PagedServer
-from test_ingest_feed import Feeds, ScriptedServer, ok
+from test_ingest_feed import Feeds, feeds, ok, server  # noqa: F401 - the feed fixtures
 
 HEADER = "service_id,service_name,provider_name,care_type,target_groups,service_area,valid_at,unit,maximum,available"
 LINE = "S1,Opvang Noord,Stichting Fictief,shelter,child,GM0014,2026-01-15T10:00,place,5,1"
@@ -348,15 +348,6 @@ def test_an_hsds_package_with_a_personal_column_is_refused(data_paths: DataPaths
 
 
 # ---------------------------------------------------------------- feeds: a personal field at any depth
-
-@pytest.fixture
-def feeds(data_paths: DataPaths, tmp_path: Path) -> Iterator[Feeds]:
-    server = ScriptedServer()
-    made = Feeds(server, data_paths, tmp_path)
-    yield made
-    made.close()
-    server.stop()
-
 
 def test_a_feed_with_a_personal_field_is_refused(feeds: Feeds) -> None:
     record = {"service_id": "F1", "service_name": "Opvang", "provider_name": "P", "service_area": "GM0014",

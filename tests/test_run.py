@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import REPO, free_port, run_cli
+from support import REPO, free_port, run_cli, wait_for_answer
 
 
 def children_of(pid: int) -> dict[int, str]:
@@ -29,17 +29,6 @@ def children_of(pid: int) -> dict[int, str]:
     return found
 
 
-def wait_for_page(url: str, seconds: float) -> httpx.Response:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return httpx.get(url, timeout=2)
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
-
-
 @pytest.mark.timeout(120)
 def test_run_starts_ingest_and_dashboard_and_ctrl_c_stops_both(tmp_path: Path) -> None:
     port, demo_port = free_port(), free_port()
@@ -48,7 +37,7 @@ def test_run_starts_ingest_and_dashboard_and_ctrl_c_stops_both(tmp_path: Path) -
                                "--port", str(port), "--workers", "1", "--demo-port", str(demo_port)], cwd=tmp_path,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        page = wait_for_page(f"http://127.0.0.1:{port}/", 60)
+        page = wait_for_answer(f"http://127.0.0.1:{port}/", 60)
         assert page.status_code == 200 and 'lang="nl"' in page.text
         # the dashboard starts first; ingest on its own, and without a configuration the demo's feeds beside
         # them, once the demo is written
