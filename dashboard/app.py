@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from queries import settings
 from queries.paths import DataPaths
 
-from . import access, api, data, headers, login
+from . import access, api, data, gate, headers, login
 
 INDEX = """<!DOCTYPE html>
 <html lang="nl">
@@ -31,7 +31,8 @@ def create_app(paths: DataPaths) -> dash.Dash:
     app.server.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False)
     if policy.behind_proxy:
         app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    access.install(app, policy)
+    access.install(app.server, policy, paths)
+    gate.install(app)
     login.install(app.server, policy)
     headers.install(app)
     app.server.register_blueprint(api.blueprint)

@@ -10,8 +10,9 @@ from dash import dcc, html
 from queries.providers import ProviderMatch
 from queries.publish import Publication
 
-from .access import ROLE_LABELS, allows, config, current_role, current_user, page_role
+from .access import ROLE_LABELS, allows, config, current_role, current_user
 from .demo import demo_notice
+from .gate import page_role
 from .i18n import STATUS_COLOURS, STATUS_ICONS, t
 from .login import csrf_token
 
@@ -54,7 +55,7 @@ def frame(lang: str, path: str, publication: Publication | None, children: list,
                      className="header-bottom"),
         ], className="site-header"),
         html.Main(([demo_notice(lang)] if demo else []) + _access_notice(lang) + children, id="main", lang=lang),
-    ], className=f"page lang-{lang}")
+    ], className=f"page lang-{lang}", **{"data-page": path})
 
 
 def role_label(role: str | None, lang: str) -> str:

@@ -1,31 +1,39 @@
 """Logging in and out: a local users file (argon2) and/or OpenID Connect (Authlib), per CAPACITY_LOGIN.
 
   GET  /login              the form (local) and/or the OpenID Connect button
-  POST /login              name + password + CSRF token; at most LOGIN_ATTEMPTS per name and per address
+  POST /login              name + password + CSRF token (failed logins limited, see below)
   GET  /login/oidc         redirect to the identity provider
   GET  /auth/oidc          the provider's answer: role from CAPACITY_OIDC_ROLE_CLAIM via CAPACITY_OIDC_ROLES
-  POST /logout             ends the session (CSRF token required)
+  POST /logout             ends the session on the server (CSRF token required)
+
+Failed logins are counted for all web workers together (dashboard/sessions.py): an address that failed
+ADDRESS_FAILURES times, or ADDRESS_NAME_FAILURES times for one name, waits out the window. A name is never
+locked by what others do: after SLOWDOWN_AFTER failures for it (from anywhere) each further failure is
+answered more slowly, but its right password is always accepted.
 """
 from __future__ import annotations
 
 import hmac
 import secrets
+import time
+import unicodedata
 from typing import Any
+from urllib.parse import unquote
 
 import flask
 from markupsafe import Markup, escape
 
 from queries import settings
 
-from .access import ROLE_LABELS, ROLES, AccessConfig, current_user, start_session
-from .ratelimit import RateLimit
+from .access import ROLE_LABELS, ROLES, AccessConfig, current_user, end_session, sessions, start_session
 from .users import verify
 
 blueprint = flask.Blueprint("login", __name__)
-LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS = 10, 15 * 60
+LOGIN_WINDOW_SECONDS = 15 * 60
+ADDRESS_FAILURES, ADDRESS_NAME_FAILURES = 30, 10
+SLOWDOWN_AFTER, SLOWDOWN_STEP_SECONDS, SLOWDOWN_MAX_SECONDS = 10, 0.1, 1.0
 MAX_FIELD_LENGTH = 256
-_by_name = RateLimit(LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS)
-_by_address = RateLimit(3 * LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS)
+MAX_DECODING_ROUNDS = 4
 _oauth: Any = None
 
 WORDS = {
@@ -94,14 +102,22 @@ def login_submit() -> flask.Response:
         return _form(lang, word("expired", lang), 400)
     name = flask.request.form.get("name", "")[:MAX_FIELD_LENGTH].strip().lower()
     password = flask.request.form.get("password", "")[:MAX_FIELD_LENGTH]
-    if not _by_address.allow(flask.request.remote_addr or "?") or _by_name.full(name):
+    address = flask.request.remote_addr or "?"
+    failures = sessions().failures(address, name, LOGIN_WINDOW_SECONDS)
+    if failures.by_address >= ADDRESS_FAILURES or failures.by_address_and_name >= ADDRESS_NAME_FAILURES:
         return _form(lang, word("too_many", lang), 429)
     user = verify(access.users_file, name, password)
     if user is None:
-        _by_name.count(name)
+        sessions().count_failure(address, name)
+        time.sleep(slowdown(failures.by_name + 1))
         return _form(lang, word("wrong", lang), 401)
-    start_session(user.name, user.role, "local")
+    start_session(user.name, user.role, "local", user.password_hash)
     return flask.redirect(_next_path(), 303)
+
+
+def slowdown(failures_for_name: int) -> float:
+    """Seconds to wait before answering a failed login, by the failures for that name in the window."""
+    return min(SLOWDOWN_MAX_SECONDS, SLOWDOWN_STEP_SECONDS * max(0, failures_for_name - SLOWDOWN_AFTER))
 
 
 @blueprint.get("/login/oidc")
@@ -134,7 +150,7 @@ def oidc_answer() -> flask.Response:
 @blueprint.post("/logout")
 def logout() -> flask.Response:
     if _csrf_ok():
-        flask.session.clear()
+        end_session()
     return flask.redirect("/", 303)
 
 
@@ -161,9 +177,25 @@ def _lang() -> str:
     return "en" if flask.request.args.get("lang") == "en" else "nl"
 
 
-def _local_path(target: str) -> bool:
-    """Only paths on this site: no scheme, no host, no '//' or backslash tricks."""
-    return target.startswith("/") and not target.startswith("//") and "\\" not in target and "\n" not in target
+def _local_path(target: object) -> bool:
+    """Only a path on this site: one '/' followed by neither '/' nor a backslash, no backslash, control or
+    whitespace character anywhere; checked as sent and after each round of percent-decoding (a browser
+    drops a tab or newline from a Location header, so '/<tab>/evil.example' would lead off-site)."""
+    if not isinstance(target, str):
+        return False
+    for _ in range(MAX_DECODING_ROUNDS):
+        if not _plain_local_path(target):
+            return False
+        decoded = unquote(target)
+        if decoded == target:
+            return True
+        target = decoded
+    return False
+
+
+def _plain_local_path(target: str) -> bool:
+    return (target.startswith("/") and target[1:2] not in ("/", "\\") and "\\" not in target
+            and not any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs") for ch in target))
 
 
 def _next_path() -> str:

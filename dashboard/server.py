@@ -39,6 +39,10 @@ def serve(paths: DataPaths, host: str, port: int, workers: int, threads: int) ->
         "errorlog": "-",
         "proc_name": "capacity-dashboard",
         "control_socket_disable": True,
+        # Forwarded headers are trusted only through CAPACITY_BEHIND_PROXY (ProxyFix in dashboard/app.py),
+        # never by gunicorn itself (it would believe any X-Forwarded-Proto sent from 127.0.0.1).
+        "secure_scheme_headers": {},
+        "forwarded_allow_ips": "",
     }
     _Gunicorn(paths, options).run()
     return 0

@@ -254,14 +254,25 @@ def cmd_users(args: argparse.Namespace) -> int:
         raise CapacityError("Geef een gebruikersnaam.", "Give a user name.")
     if args.action == "remove":
         removed = remove_user(path, args.name)
+        _end_sessions(paths_of(args), args.name)
         print(_t(f"{args.name} verwijderd uit {path}", f"{args.name} removed from {path}") if removed else
               _t(f"{args.name} staat niet in {path}", f"{args.name} is not in {path}"))
         return 0 if removed else 1
     if not args.role:
         raise CapacityError("Geef een rol met --role.", "Give a role with --role.")
     add_user(path, args.name, args.role, _new_password(args.password_stdin))
+    _end_sessions(paths_of(args), args.name)
     print(_t(f"{args.name} ({args.role}) opgeslagen in {path}", f"{args.name} ({args.role}) saved in {path}"))
     return 0
+
+
+def _end_sessions(paths: DataPaths, name: str) -> None:
+    """A removed user, or one with a new password, is logged out everywhere at once. (The web workers
+    check this at every request too, also after a hand edit of the users file.)"""
+    from dashboard.sessions import SessionStore
+
+    if paths.sessions.exists():
+        SessionStore(paths.sessions, 0).end_all_of(name)
 
 
 def _new_password(from_stdin: bool) -> str:

@@ -4,22 +4,42 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from .errors import CapacityError
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+SHOWN_LENGTH = 40
+
+
+class BadMoment(CapacityError, ValueError):
+    """A moment (`at`) that is no date or timestamp; the message names the value."""
 
 
 def as_of(text: str | None, now: datetime | None = None) -> datetime:
     """'2026-06-30' -> the last microsecond of 30 June in Amsterdam, as UTC; a full timestamp as given
-    (Dutch time when it has no offset); None -> now."""
+    (Dutch time when it has no offset); None -> now. BadMoment for anything else."""
     if not text:
         return (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    if len(text.strip()) == 10:
-        day = date.fromisoformat(text.strip())
-        end = datetime.combine(day + timedelta(days=1), time(), tzinfo=AMSTERDAM) - timedelta(microseconds=1)
-        return end.astimezone(timezone.utc)
-    moment = datetime.fromisoformat(text.strip())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=AMSTERDAM)
-    return moment.astimezone(timezone.utc)
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            end = datetime.combine(day + timedelta(days=1), time(), tzinfo=AMSTERDAM) - timedelta(microseconds=1)
+            return end.astimezone(timezone.utc)
+        moment = datetime.fromisoformat(text.strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=AMSTERDAM)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise _bad_moment(text) from None
+
+
+def _bad_moment(text: str) -> BadMoment:
+    shown = text[:SHOWN_LENGTH].encode("unicode_escape").decode("ascii")
+    hint_nl = hint_en = ""
+    if " " in text.strip():
+        hint_nl = " (een + in een adres schrijf je als %2B)"
+        hint_en = " (write a + in an address as %2B)"
+    return BadMoment(f"'{shown}' is geen datum (2026-06-30) of tijdstip (2026-06-30T14:00){hint_nl}",
+                     f"'{shown}' is not a date (2026-06-30) or moment (2026-06-30T14:00){hint_en}")
 
 
 def week_ends(end: datetime, weeks: int) -> list[datetime]:

@@ -37,6 +37,11 @@ class DataPaths:
         return self.root / "quarantine"
 
     @property
+    def sessions(self) -> Path:
+        """Login sessions and failed logins, shared by the web workers (never by the ingester)."""
+        return self.root / "web" / "sessions.sqlite3"
+
+    @property
     def ingest_lock(self) -> Path:
         """Held by the one running ingest process."""
         return self.root / "ingest.lock"

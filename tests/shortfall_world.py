@@ -11,9 +11,9 @@ D = GM0006 (22,000; 3,600; 18,400). Level `nederland`: NL = all six.
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime, timedelta, timezone
 
 import shapely
-from datetime import datetime, timezone
 
 from ingest.load import refresh_first_valid_at
 from ingest.reference_load import store_care_domain
@@ -61,14 +61,21 @@ SOURCE = "fixture"
 LOADED_AT = datetime(2026, 7, 1, tzinfo=timezone.utc)
 
 
-def build(paths: DataPaths) -> None:
-    """Write the world into a fresh warehouse and publish it."""
+def build(paths: DataPaths, shift: timedelta = timedelta(0)) -> None:
+    """Write the world into a fresh warehouse and publish it; `shift` moves every moment by that much
+    (elapsed time), so that the picture at `moment + shift` is the picture at `moment` unshifted."""
     with Warehouse(paths) as warehouse:
         with warehouse.transaction() as con:
             _geography(con)
             store_care_domain(con, tomllib.loads((REFERENCE_DIR / "care_domain.toml").read_text("utf-8")))
-            _services(con)
+            _services(con, shift)
         warehouse.publish()
+
+
+def shift_to_now(at: datetime) -> timedelta:
+    """The shift that makes `at` now: the current picture (the only one the public sees) is then the
+    picture at `at` that the hand-worked figures describe, as long as the test runs within minutes."""
+    return datetime.now(timezone.utc) - at
 
 
 def _box(gm: str) -> shapely.Polygon:
@@ -94,7 +101,7 @@ def _geography(con) -> None:
         run(con, "INSERT INTO region_membership VALUES ('nederland', ?, 'NL')", [gm])
 
 
-def _services(con) -> None:
+def _services(con, shift: timedelta) -> None:
     run(con, "INSERT INTO source (source_id, kind, location, schedule, freshness_days, registered_at) VALUES (?, 'file', 'fixture', '15m', NULL, now())", [SOURCE])
     run(con, "INSERT INTO provider VALUES ('P', 'Fictieve Aanbieder', NULL, NULL, NULL, ?, now())", [SOURCE])
     for service_id, (care_type, groups, framework, area) in SERVICES.items():
@@ -113,7 +120,8 @@ def _services(con) -> None:
         [run_id, SOURCE])
     for service_id, valid_at, maximum, available, waiting, intake, treatment in OBSERVATIONS:
         status = "open" if available else "full"
-        run(con, """INSERT INTO capacity_observation VALUES (?, ?::TIMESTAMPTZ, ?, 'place', ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [service_id, valid_at + "+00", SOURCE, maximum, available, status, waiting, intake, treatment, run_id,
-             LOADED_AT])
+        moment = datetime.fromisoformat(valid_at + "+00:00") + shift
+        run(con, """INSERT INTO capacity_observation VALUES (?, ?, ?, 'place', ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [service_id, moment, SOURCE, maximum, available, status, waiting, intake, treatment, run_id,
+             LOADED_AT + shift])
     refresh_first_valid_at(con)

@@ -6,79 +6,20 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 
 import shortfall_world
-from oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
+from access_site import (API, PAGE_MARKERS, PAGES, PASSWORDS, ROUTING, SECRET, allowed, routing_body,
+                         server_callbacks, site, visitors)
 from queries.paths import DataPaths
 from support import dashboard, run_cli
 from web_client import Visitor
 
-SECRET = "k" * 48
-PASSWORDS = {"pro": "professional password 1", "stew": "steward password 12"}
-ROLE_OF_USER = {"pro": "professional", "stew": "steward"}
-RANK = {"public": 0, "professional": 1, "steward": 2}
-
-# What each page, API route and callback needs, written down here by hand (not read from the code).
-PAGES = {"/": "public", "/regio/B": "professional", "/zoek": "professional", "/inkoop": "professional",
-         "/databronnen": "steward"}
-PAGE_MARKERS = {"/": "overview-table", "/regio/B": "region-", "/zoek": "search-", "/inkoop": "purchasing-",
-                "/databronnen": "sources-table"}
-API = {"/api/v1/shortfall": "public", "/api/v1/providers": "professional", "/api/v1/sources": "steward",
-       "/api/hsds/services": "professional"}
 CALLBACK_PAGE_BY_INPUT_PREFIX = {"overview-": "/", "region-": "/regio/B", "search-": "/zoek", "signal-": "/zoek",
                                  "purchasing-": "/inkoop"}
-ROUTING = "_pages_content.children"
-
-
-def base_env(provider: Provider, users: Path) -> dict[str, str]:
-    return {"CAPACITY_LOGIN": "local,oidc", "CAPACITY_ANONYMOUS_ROLE": "public", "CAPACITY_SECRET_KEY": SECRET,
-            "CAPACITY_USERS_FILE": str(users), "CAPACITY_OIDC_ISSUER": provider.issuer,
-            "CAPACITY_OIDC_CLIENT_ID": CLIENT_ID, "CAPACITY_OIDC_CLIENT_SECRET": CLIENT_SECRET,
-            "CAPACITY_OIDC_ROLE_CLAIM": "groups", "CAPACITY_OIDC_ROLES": "vt-medewerker=professional,beheer=steward",
-            "CAPACITY_BEHIND_PROXY": "true", "CAPACITY_PUBLIC_LEVEL": "testregio",
-            "DASH_DEBUG": "true", "FLASK_DEBUG": "1"}
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Provider, Path, Path]]:
-    root = tmp_path_factory.mktemp("access")
-    paths = DataPaths(root / "data")
-    shortfall_world.build(paths)
-    users = root / "users.toml"
-    for name, password in PASSWORDS.items():
-        added = run_cli("users", "add", name, "--role", ROLE_OF_USER[name], "--password-stdin",
-                        env={"CAPACITY_USERS_FILE": str(users)}, stdin=password + "\n")
-        assert added.returncode == 0, added.stderr
-    log = root / "server.log"
-    with Provider() as provider, dashboard(paths, base_env(provider, users), log=log) as url:
-        yield url, provider, users, log
-
-
-@pytest.fixture(scope="module")
-def visitors(site) -> Iterator[dict[str, Visitor]]:
-    url = site[0]
-    anonymous, professional, steward = Visitor(url), Visitor(url), Visitor(url)
-    assert professional.log_in("pro", PASSWORDS["pro"]).status_code == 303
-    assert steward.log_in("stew", PASSWORDS["stew"]).status_code == 303
-    yield {"public": anonymous, "professional": professional, "steward": steward}
-    for visitor in (anonymous, professional, steward):
-        visitor.close()
-
-
-def allowed(role: str, needed: str) -> bool:
-    return RANK[role] >= RANK[needed]
-
-
-def routing_body(output: str, pathname: str) -> dict:
-    return {"output": output,
-            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname", "value": pathname},
-                       {"id": "_pages_location", "property": "search", "value": "?at=2026-06-30"}],
-            "changedPropIds": ["_pages_location.pathname"]}
+__all__ = ["site", "visitors"]  # fixtures from access_site
 
 
 def callback_body(dependency: dict) -> dict:
@@ -92,11 +33,6 @@ def callback_body(dependency: dict) -> dict:
     return {"output": output, "outputs": {"id": component, "property": prop},
             "inputs": [item(i) for i in dependency["inputs"]], "state": [item(s) for s in dependency["state"]],
             "changedPropIds": [f"{dependency['inputs'][0]['id']}.{dependency['inputs'][0]['property']}"]}
-
-
-def server_callbacks(visitor: Visitor) -> list[dict]:
-    dependencies = visitor.get("/_dash-dependencies").json()
-    return [d for d in dependencies if not d.get("clientside_function")]
 
 
 @pytest.mark.timeout(120)
@@ -146,17 +82,19 @@ def test_every_page_callback_by_role(visitors) -> None:
 def test_api_routes_by_role(visitors) -> None:
     for role, visitor in visitors.items():
         for path, needed in API.items():
-            params = {"at": "2026-06-30", **({"level": "testregio"} if "shortfall" in path else {})}
+            params = {"level": "testregio"} if "shortfall" in path else {}
             status = visitor.get(path, params=None if "hsds" in path else params).status_code
             assert status == (200 if allowed(role, needed) else 403), (role, path, status)
         assert visitor.get("/api/v2/anything").status_code in (403, 404)
 
 
 @pytest.mark.timeout(60)
-def test_an_unknown_callback_needs_the_steward_role(visitors) -> None:
+def test_an_unknown_callback_is_refused_for_every_role(visitors) -> None:
     body = {"output": "made-up.children", "outputs": {"id": "made-up", "property": "children"}, "inputs": [],
             "changedPropIds": []}
-    assert visitors["professional"].post("/_dash-update-component", json=body).status_code == 403
+    for visitor in visitors.values():
+        answer = visitor.post("/_dash-update-component", json=body)
+        assert answer.status_code == 400 and "unknown callback" in answer.json()["error"]["en"]
 
 
 def props(node: object, name: str) -> list:
@@ -182,7 +120,7 @@ def test_navigation_shows_only_what_the_role_may_open(visitors) -> None:
 
 
 def test_session_cookie_is_secure_httponly_lax(site) -> None:
-    visitor = Visitor(site[0])
+    visitor = Visitor(site.url)
     visitor.get("/login")
     cookie = next(h for h in visitor.set_cookie_headers if h.startswith("capacity_session="))
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
@@ -191,7 +129,7 @@ def test_session_cookie_is_secure_httponly_lax(site) -> None:
 
 
 def test_wrong_password_missing_csrf_and_forged_session_are_refused(site) -> None:
-    url = site[0]
+    url = site.url
     visitor = Visitor(url)
     assert visitor.log_in("pro", "not the password").status_code == 401
     assert visitor.get("/zoek").status_code == 403
@@ -205,7 +143,7 @@ def test_wrong_password_missing_csrf_and_forged_session_are_refused(site) -> Non
 
 
 def test_login_attempts_are_limited_per_name(site) -> None:
-    visitor = Visitor(site[0])
+    visitor = Visitor(site.url)
     statuses = [visitor.post("/login", data={"csrf": visitor.csrf(), "name": "stew", "password": f"guess {n}"})
                 .status_code for n in range(11)]
     assert statuses[:10] == [401] * 10 and statuses[10] == 429
@@ -213,7 +151,7 @@ def test_login_attempts_are_limited_per_name(site) -> None:
 
 
 def test_next_only_leads_to_this_site(site) -> None:
-    visitor = Visitor(site[0])
+    visitor = Visitor(site.url)
     for target, expected in (("/zoek?at=2026-06-30", "/zoek?at=2026-06-30"), ("//evil.example/x", "/"),
                              ("https://evil.example/", "/"), ("/\\evil.example", "/")):
         answer = visitor.post("/login", params={"next": target},
@@ -223,7 +161,7 @@ def test_next_only_leads_to_this_site(site) -> None:
 
 
 def test_logout_ends_the_session(site) -> None:
-    visitor = Visitor(site[0])
+    visitor = Visitor(site.url)
     visitor.log_in("pro", PASSWORDS["pro"])
     assert visitor.get("/zoek").status_code == 200
     assert visitor.post("/logout", data={"csrf": visitor.csrf()}).status_code == 303
@@ -231,22 +169,20 @@ def test_logout_ends_the_session(site) -> None:
     visitor.close()
 
 
-def test_a_removed_user_loses_access_at_the_next_request(site, tmp_path) -> None:
-    url, _, users, _ = site
-    result = run_cli("users", "add", "temp", "--role", "steward", "--password-stdin",
-                     env={"CAPACITY_USERS_FILE": str(users)}, stdin="temporary password\n")
+def test_a_removed_user_loses_access_at_the_next_request(site) -> None:
+    result = site.cli("users", "add", "temp", "--role", "steward", "--password-stdin", stdin="temporary password\n")
     assert result.returncode == 0, result.stderr
-    visitor = Visitor(url)
+    visitor = Visitor(site.url)
     visitor.log_in("temp", "temporary password")
     assert visitor.get("/databronnen").status_code == 200
-    assert run_cli("users", "remove", "temp", env={"CAPACITY_USERS_FILE": str(users)}).returncode == 0
+    assert site.cli("users", "remove", "temp").returncode == 0
     assert visitor.get("/databronnen").status_code == 403
     visitor.close()
 
 
 @pytest.mark.timeout(60)
 def test_openid_connect_login_maps_groups_to_roles(site) -> None:
-    url, provider, _, _ = site
+    url, provider = site.url, site.provider
     for groups, page, expected in ((["vt-medewerker"], "/zoek", 200), (["vt-medewerker"], "/databronnen", 403),
                                    (["beheer", "vt-medewerker"], "/databronnen", 200), (["other"], "/zoek", 403)):
         provider.next_user = {"sub": "u-1", "preferred_username": "jan@example.invalid", "groups": groups}
@@ -263,7 +199,7 @@ def test_openid_connect_login_maps_groups_to_roles(site) -> None:
 
 
 def test_openid_connect_answer_with_a_wrong_state_is_refused(site) -> None:
-    url, provider, _, _ = site
+    url, provider = site.url, site.provider
     provider.next_user = {"sub": "u-2", "groups": ["beheer"]}
     visitor = Visitor(url)
     start = visitor.get("/login/oidc")
@@ -313,7 +249,7 @@ def test_settings_never_print_secrets() -> None:
 
 
 def test_server_log_holds_no_password_or_session(site, visitors) -> None:
-    log = site[3].read_text(errors="replace")
+    log = site.log.read_text(errors="replace")
     assert log, "the access log is written"
     for secret in (*PASSWORDS.values(), SECRET, visitors["steward"].cookies["capacity_session"]):
         assert secret not in log

@@ -1,15 +1,21 @@
 """The public role over HTTP: one region level, cells of fewer than 3 services hidden (primary), and one
 more cell hidden where a total would otherwise give a hidden cell away (secondary). Worked out by hand from
-the hand-made world (shortfall_world.py) plus seven peer groups added here, at 30 June 2026."""
+the hand-made world (shortfall_world.py) plus seven peer groups added here, at 30 June 2026, moved in time so
+that 30 June 2026 is now: the public sees the current picture only."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
+from urllib.parse import urlencode
 
 import pytest
 
 import shortfall_world
+from queries.connection import PublishedReader
 from queries.db import run, scalar
+from queries.moments import as_of
 from queries.paths import DataPaths
+from queries.shortfall import shortfall
 from queries.warehouse import Warehouse
 from support import dashboard
 from web_client import Visitor
@@ -22,7 +28,7 @@ PEER_GROUPS = [("PG1", ("testregio", "A"), 10, 1), ("PG2", ("testregio", "A"), 1
                ("PG7", ("gemeente", "GM0006"), 8, 7)]
 
 
-def add_peer_groups(paths: DataPaths) -> None:
+def add_peer_groups(paths: DataPaths, shift: timedelta) -> None:
     with Warehouse(paths) as warehouse:
         with warehouse.transaction() as con:
             run_id = scalar(con, "SELECT nextval('ingest_run_id')")
@@ -33,8 +39,9 @@ def add_peer_groups(paths: DataPaths) -> None:
                             VALUES (?, 'P', ?, 'peer_group', 'fixture', now())""", [service_id, f"Groep {service_id}"])
                 run(con, "INSERT INTO service_target_group VALUES (?, 'adult_victim')", [service_id])
                 run(con, "INSERT INTO service_area VALUES (?, ?, ?)", [service_id, level, code])
-                run(con, """INSERT INTO capacity_observation VALUES (?, TIMESTAMPTZ '2026-06-29 10:00+00', 'fixture',
-                            'place', ?, ?, 'open', 0, NULL, NULL, ?, now())""", [service_id, maximum, available, run_id])
+                run(con, """INSERT INTO capacity_observation VALUES (?, TIMESTAMPTZ '2026-06-29 10:00+00' + ?, 'fixture',
+                            'place', ?, ?, 'open', 0, NULL, NULL, ?, now())""",
+                    [service_id, shift, maximum, available, run_id])
             shortfall_world.refresh_first_valid_at(con)
         warehouse.publish()
 
@@ -42,8 +49,9 @@ def add_peer_groups(paths: DataPaths) -> None:
 @pytest.fixture(scope="module")
 def public(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Visitor]:
     paths = DataPaths(tmp_path_factory.mktemp("public") / "data")
-    shortfall_world.build(paths)
-    add_peer_groups(paths)
+    shift = shortfall_world.shift_to_now(as_of(AT))
+    shortfall_world.build(paths, shift)
+    add_peer_groups(paths, shift)
     env = {"CAPACITY_ANONYMOUS_ROLE": "public", "CAPACITY_PUBLIC_LEVEL": "testregio"}
     with dashboard(paths, env) as url:
         visitor = Visitor(url)
@@ -52,7 +60,7 @@ def public(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Visitor]:
 
 
 def rows(public: Visitor, **params: str) -> dict[str, dict]:
-    answer = public.get("/api/v1/shortfall", params={"at": AT, **params})
+    answer = public.get("/api/v1/shortfall", params=params)
     assert answer.status_code == 200, answer.text
     return {row["region_code"]: row for row in answer.json()["rows"]}
 
@@ -99,7 +107,7 @@ def test_region_filter_does_not_change_what_is_hidden(public: Visitor) -> None:
 
 @pytest.mark.parametrize("params, name", [({"level": "nederland"}, "level"), ({"framework": "mandated"}, "framework")])
 def test_the_public_cannot_pick_another_level_or_split_by_framework(public: Visitor, params: dict, name: str) -> None:
-    answer = public.get("/api/v1/shortfall", params={"at": AT, **params})
+    answer = public.get("/api/v1/shortfall", params=params)
     assert answer.status_code == 400 and name in answer.json()["error"]["en"]
 
 
@@ -112,7 +120,7 @@ def test_overview_page_for_the_public(public: Visitor) -> None:
             "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
             "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/"},
                        {"id": "_pages_location", "property": "search",
-                        "value": f"?level=testregio&care_type=peer_group&target_group=adult_victim&at={AT}"}],
+                        "value": "?level=testregio&care_type=peer_group&target_group=adult_victim"}],
             "changedPropIds": ["_pages_location.pathname"]}
     page = public.post("/_dash-update-component", json=body).json()
     found = {}
@@ -148,3 +156,33 @@ def test_overview_page_for_the_public(public: Visitor) -> None:
         assert "afgeschermd" in row and "30" not in row and "8,0" not in row, row
     assert "30,0" in text(found["row-B"]["children"])
     assert '"href"' not in str(found["row-B"]).replace("'", '"')
+
+
+def test_the_public_cannot_difference_two_moments(public: Visitor, tmp_path_factory) -> None:
+    """The attack of asking two moments a minute apart: SH2 (6 places, 2 free, 1 waiting) goes stale 48 hours
+    after its report of 29 June 12:00, and only it changes then, so the national shelter figures a minute
+    before and after differ by exactly SH2's report (19 -> 13 places). The public may ask for neither
+    moment: 403 on the API and on the page, whatever the two moments are."""
+    shift = shortfall_world.shift_to_now(as_of(AT))
+    stale = datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc) + shift
+    before, after = (stale - timedelta(seconds=30)).isoformat(), (stale + timedelta(seconds=30)).isoformat()
+    dependencies = public.get("/_dash-dependencies").json()
+    routing = next(d["output"] for d in dependencies if "_pages_content.children" in d["output"])
+    for moment in (before, after):
+        answer = public.get("/api/v1/shortfall", params={"at": moment, "care_type": "shelter"})
+        assert answer.status_code == 403 and "professional" in answer.json()["error"]["en"]
+        body = {"output": routing,
+                "outputs": [{"id": "_pages_content", "property": "children"},
+                            {"id": "_pages_store", "property": "data"}],
+                "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/"},
+                           {"id": "_pages_location", "property": "search",
+                            "value": "?care_type=shelter&target_group=child&" + urlencode({"at": moment})}],
+                "changedPropIds": ["_pages_location.pathname"]}
+        assert public.post("/_dash-update-component", json=body).status_code == 403
+    paths = DataPaths(tmp_path_factory.mktemp("attack") / "data")
+    shortfall_world.build(paths, shift)
+    reader = PublishedReader(paths)
+    with reader.snapshot() as (_, cur):
+        national = [shortfall(cur, "nederland", as_of(m), "shelter", "child")[0] for m in (before, after)]
+    reader.close()
+    assert (national[0].places, national[1].places) == (19, 13)  # the attack is real for whoever may use `at`

@@ -12,13 +12,18 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 class Visitor:
-    def __init__(self, url: str) -> None:
+    """`address`: sent as X-Forwarded-For, for a server that trusts its proxy (CAPACITY_BEHIND_PROXY)."""
+
+    def __init__(self, url: str, address: str | None = None) -> None:
         self.client = httpx.Client(base_url=url, timeout=10, follow_redirects=False)
         self.cookies: dict[str, str] = {}
         self.set_cookie_headers: list[str] = []
+        self.address = address
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}) or {})
+        if self.address:
+            headers.setdefault("X-Forwarded-For", self.address)
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         response = self.client.request(method, path, headers=headers, **kwargs)
