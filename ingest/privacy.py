@@ -9,6 +9,10 @@
   (fields.SCREENED_FIELDS) refuses its row; in every rejected-row value, message and report any
   BSN-like number is shown as '*********'. Ids, numbers, phone, e-mail, website and columns the source
   does not use are not screened (see fields.py for why); old 8-digit BSNs are not recognised.
+- A Dutch street address written into text (a street name with a house number, "Kanariestraat 17",
+  "Laan van Meerdervoort 12", or a postcode, "1011 ZZ") refuses a shelter's row (validate.py names the
+  field, never the value); it is masked as '[adres weggelaten]' in rejected-row values, and in every cell
+  of the archived copy of a file.
 """
 from __future__ import annotations
 
@@ -29,6 +33,24 @@ MASK = "*********"
 WITHHELD_NL, WITHHELD_EN = "[adres weggelaten]", "[address withheld]"
 _BSN = re.compile(r"(?<!\d)(?<!\d[.])(?:\d{9}|\d{4}[. ]\d{2}[. ]\d{3}|\d{3}[. ]\d{3}[. ]\d{3})(?!\d)(?![.]\d)")
 _DIGIT_RUN = re.compile(r"\d[\d. ]{7,}\d")
+# Street-name endings of Dutch addresses, followed by a house number (with a letter or addition), not by a
+# unit ("Onderweg 24 uur", "Park 3 dagen"); and streets that start with a word and a preposition.
+_STREET_ENDINGS = ("straat", "straatweg", "steenweg", "weg", "laan", "plein", "gracht", "kade", "singel", "dijk",
+                   "dreef", "hof", "hoven", "pad", "steeg", "park", "plantsoen", "markt", "ring", "baan", "allee",
+                   "boulevard", "burgwal", "wal", "haven", "dam", "erf", "veld", "berg", "akker", "kamp", "zijde",
+                   "wetering", "vaart", "kanaal", "poort", "weide", "hoek", "donk", "horst", "heuvel", "promenade",
+                   "passage", "galerij")
+_NOT_A_UNIT = (r"(?![.,]\d)(?i:(?!\s*(?:/\s*7|uur|u|dag|dagen|week|weken|maand|maanden|jaar|jr|min|minuten|x|keer|"
+               r"plek|plekken|plaats|plaatsen|bed|bedden|kamers?|gezinnen|personen|kinderen|vrouwen|mensen|km|m)\b))"
+               r"(?!\s*%)")
+_NUMBER = r"\d{1,5}" + _NOT_A_UNIT + r"(?:\s?[a-zA-Z](?![a-zA-Z])|\s?[-/]\s?\d{1,4}(?!\d))?"
+_STREET = re.compile(
+    r"(?i:\b[^\W\d_][\w'’.-]*?(?:" + "|".join(_STREET_ENDINGS) + r"))\s+" + _NUMBER + r"(?!\w)"
+    + r"|(?i:\b(?:laan|weg|plein|kade|dijk|singel|hof|park|markt|straat|burgemeester|dokter|pastoor|koning|koningin"
+      r"|prins|prinses|graaf|generaal)\s+(?:van|der|de|den|het|ten|ter|op|aan|in|bij|'t)\b(?:\s+[^\W\d_][\w'’.-]*){1,3})"
+      r"\s+" + _NUMBER + r"(?!\w)"
+    + r"|\b[1-9]\d{3}\s?(?!SA\b|SD\b|SS\b)[A-Z]{2}\b")
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 E = TypeVar("E", bound=CapacityError)
@@ -134,6 +156,16 @@ def mask_text(text: str) -> str:
     return _BSN.sub(lambda m: MASK if elfproef(re.sub(r"\D", "", m.group())) else m.group(), text)
 
 
+def address_error(row: int, column: str) -> RowError:
+    """The row error for a street address in a shelter's text field; the value is never repeated."""
+    return RowError(row, column, WITHHELD_NL,
+                    f"{column}: lijkt een straatadres (straat en huisnummer) of postcode te bevatten; het adres van "
+                    "een opvang wordt nooit opgeslagen of getoond. De regel is niet geladen; stuur hem opnieuw zonder "
+                    "adres",
+                    f"{column}: seems to hold a street address (street and house number) or postcode; a shelter's "
+                    "address is never stored or shown. The row was not loaded; send it again without the address")
+
+
 def bsn_error(row: int, column: str) -> RowError:
     """The row error for a BSN in a screened column; the value is shown masked only."""
     return RowError(row, column, MASK,
@@ -145,9 +177,9 @@ def bsn_error(row: int, column: str) -> RowError:
 
 
 def masked_errors(errors: Iterable[RowError]) -> list[RowError]:
-    """Row errors with every BSN-like number masked in value and messages."""
-    return [replace(e, value=mask_text(e.value) if e.value else e.value, nl=mask_text(e.nl), en=mask_text(e.en))
-            for e in errors]
+    """Row errors with every BSN-like number masked in value and messages, and street addresses in values."""
+    return [replace(e, value=mask_address(mask_text(e.value)) if e.value else e.value, nl=mask_text(e.nl),
+                    en=mask_text(e.en)) for e in errors]
 
 
 def masked(error: E) -> E:
@@ -165,22 +197,55 @@ def withheld(error: RowError) -> RowError:
                    en=error.en.replace(error.value, WITHHELD_EN))
 
 
+# --- street addresses in text ------------------------------------------------------------------
+
+
+def has_street_address(raw: object) -> bool:
+    """Whether text holds a Dutch street with a house number, or a postcode."""
+    text = raw if isinstance(raw, str) else as_text(raw)
+    return len(text) >= 5 and _STREET.search(text) is not None
+
+
+def mask_address(text: str) -> str:
+    """The text with every street-and-number and postcode replaced by '[adres weggelaten]'."""
+    return _STREET.sub(WITHHELD_NL, text) if len(text) >= 5 else text
+
+
+def address_text_columns(extract: Extract, drop: Iterable[str]) -> list[str]:
+    """The kept columns in which some cell holds a street address (to be masked in the archived copy)."""
+    kept = [column for column in extract.header if column not in set(drop)]
+    seen: dict[object, bool] = {}
+    found = []
+    for column in kept:
+        for raw in extract.rows:
+            value = raw.values.get(column)
+            hit = seen.get(value)
+            if hit is None:
+                hit = seen[value] = has_street_address(value) if isinstance(value, str) else False
+            if hit:
+                found.append(column)
+                break
+    return found
+
+
 # --- the scrubbed copy -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ScrubbedCopy:
-    """What is kept of a file instead of the original: its rows without address columns and with BSNs masked
-    in the screened columns. Rows the reader could not split into the header's columns are left out."""
+    """What is kept of a file instead of the original: its rows without address columns, with BSNs masked
+    in the screened columns and street addresses masked in the columns that had them in text. Rows the
+    reader could not split into the header's columns are left out."""
 
     extract: Extract
     drop: tuple[str, ...]
     mask: tuple[str, ...]
+    addresses: tuple[str, ...] = ()
 
     @property
     def suffix(self) -> str:
         """Appended to the stamped original name: `.zonder-adres.csv`, or `.zonder-bsn.csv` for BSNs only."""
-        return ".zonder-adres.csv" if self.drop else ".zonder-bsn.csv"
+        return ".zonder-adres.csv" if self.drop or self.addresses else ".zonder-bsn.csv"
 
     def lines(self) -> Iterator[list[str]]:
         """The header, then every readable row, as text."""
@@ -191,10 +256,15 @@ class ScrubbedCopy:
 
     def _cell(self, column: str, value: object) -> str:
         text = value.isoformat() if isinstance(value, (datetime, date)) else as_text(value)
-        return mask_text(text) if column in self.mask else text
+        if column in self.mask:
+            text = mask_text(text)
+        return mask_address(text) if column in self.addresses else text
 
 
 def scrubbed_copy(extract: Extract | None, drop: Iterable[str], mask: Iterable[str]) -> ScrubbedCopy | None:
     """The copy to keep instead of the original, or None when nothing had to be removed."""
+    if extract is None:
+        return None
     drop, mask = tuple(drop), tuple(mask)
-    return ScrubbedCopy(extract, drop, mask) if extract is not None and (drop or mask) else None
+    addresses = tuple(address_text_columns(extract, drop))
+    return ScrubbedCopy(extract, drop, mask, addresses) if drop or mask or addresses else None

@@ -56,6 +56,9 @@ def _copy_note(copy: ScrubbedCopy, target: Path) -> tuple[str, str]:
     en = [f"The file had street-address columns ({dropped}); addresses are never kept."] if dropped else []
     nl += [f"Burgerservicenummers in {masked} zijn gemaskeerd."] if masked else []
     en += [f"Citizen service numbers in {masked} were masked."] if masked else []
+    in_text = ", ".join(f"'{column}'" for column in copy.addresses)
+    nl += [f"Straatadressen en postcodes in {in_text} zijn weggelaten."] if in_text else []
+    en += [f"Street addresses and postcodes in {in_text} were left out."] if in_text else []
     return (" ".join([*nl, f"Alleen een kopie daarvan is bewaard: {target.name}; het origineel is verwijderd."]),
             " ".join([*en, f"Only a copy of it was kept: {target.name}; the original was deleted."]))
 

@@ -4,7 +4,8 @@ A row with any problem is rejected as a whole (with every problem named); a
 missing required column rejects the file (StructuralError), a column with personal
 data of clients refuses it whole (PersonalDataError). Street-address columns are
 dropped, even when mapped, and a reader error that may quote an address is withheld;
-a citizen service number in a screened free-text field rejects its row (ingest/privacy.py).
+a citizen service number in a screened free-text field rejects its row, and so does a street
+address or postcode in any text field of a shelter (ingest/privacy.py).
 """
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from .fields import CODES, FIELD_BY_NAME, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED, SCREENED_FIELDS, VOCABULARY, \
-    normalise_header
-from .privacy import bsn_error, has_bsn, is_address, personal_columns, refuse_personal, withheld
+from .fields import (CODES, FIELD_BY_NAME, FIELDS, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED, SCREENED_FIELDS,
+                     VOCABULARY, normalise_header)
+from .privacy import (address_error, bsn_error, has_bsn, has_street_address, is_address, personal_columns,
+                      refuse_personal, withheld)
 from .records import Extract, RowError, StructuralError
 from .reference_files import normalise_gemeente_code
 from .values import ValueProblem, as_text, parse_bool, parse_decimal, parse_moment, parse_text, parse_whole
 
 CONVERSIONS = {"days": 1.0, "weeks": 7.0, "months": 30.4375}
+TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("text", "texts"))
+SECRET_LOCATION_CARE_TYPES = frozenset({"shelter"})  # whose address is never stored
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -326,6 +330,9 @@ def _check_row(row: int, values: dict[str, Any], where: dict[str, str]) -> list[
             problems.append(RowError(row, where.get(name, name), str(values[name]),
                                      f"{name}: {values[name]} dagen is meer dan 3650 (10 jaar)",
                                      f"{name}: {values[name]} days is more than 3650 (10 years)"))
+    if values.get("care_type") in SECRET_LOCATION_CARE_TYPES:
+        problems += [address_error(row, where.get(name, name)) for name in TEXT_FIELDS
+                     if any(has_street_address(text) for text in _texts(values.get(name)))]
     status = values.get("status")
     if status in ("full", "closed") and available:
         column = where.get("status", "status")
@@ -333,6 +340,10 @@ def _check_row(row: int, values: dict[str, Any], where: dict[str, str]) -> list[
                                  f"status '{status}' maar beschikbaar is {available}; welke klopt?",
                                  f"status '{status}' but available is {available}; which one is right?"))
     return problems
+
+
+def _texts(value: object) -> list[str]:
+    return value if isinstance(value, list) else [value] if isinstance(value, str) else []
 
 
 def _record(row: int, values: dict[str, Any]) -> Record:

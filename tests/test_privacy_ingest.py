@@ -10,7 +10,6 @@ import io
 import json
 import shutil
 import zipfile
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from openpyxl import Workbook
 
 from ingest.config import ConfigError, load_sources
 from ingest.privacy import elfproef, is_personal
-from ingest_support import Outcome, drop, ingest_bytes, run_source, write_config
+from ingest_support import Outcome, drop, files_under, ingest_bytes, leaks, run_source, write_config
 from queries.db import rows
 from queries.paths import DataPaths
 from test_hsds import PAGES, PagedServer
@@ -37,39 +36,6 @@ pytestmark = pytest.mark.timeout(60)
 
 def csv_bytes(*lines: str, header: str = HEADER) -> bytes:
     return ("\n".join([header, *lines]) + "\n").encode("utf-8")
-
-
-def files_under(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
-
-
-def leaks(paths: DataPaths, secrets: tuple[str, ...]) -> list[str]:
-    """Every place under the data folder holding a secret: other files by their bytes, DuckDB files by
-    SQL over every text column of every table (their strings are compressed on disk)."""
-    found = []
-    for path in files_under(paths.root):
-        if path.suffix == ".duckdb":
-            found += [f"{path.name}: {hit}" for hit in database_hits(path, secrets)]
-        else:
-            data = path.read_bytes()
-            found += [f"{path.relative_to(paths.root)}: {secret}" for secret in secrets if secret.encode() in data]
-    return found
-
-
-def database_hits(path: Path, secrets: tuple[str, ...]) -> Iterator[str]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        columns = rows(con, "SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns AS c "
-                            "JOIN information_schema.tables AS t USING (table_catalog, table_schema, table_name) "
-                            "WHERE t.table_type = 'BASE TABLE' AND c.data_type LIKE 'VARCHAR%'")
-        for schema, table, column in columns:
-            for secret in secrets:
-                count = rows(con, f'SELECT count(*) FROM "{schema}"."{table}" '
-                                  f'WHERE CAST("{column}" AS VARCHAR) LIKE ?', [f"%{secret}%"])[0][0]
-                if count:
-                    yield f"{schema}.{table}.{column} holds {secret!r}"
-    finally:
-        con.close()
 
 
 def xlsx_bytes(rows_: list[list[object]]) -> bytes:
