@@ -51,9 +51,9 @@ SHOWN_LENGTH = 60
 class Answer(Exception):
     """A request the gate answers itself: refused (403), not found (404) or malformed (400)."""
 
-    def __init__(self, status: int, nl: str, en: str, needed: str | None = None) -> None:
+    def __init__(self, status: int, nl: str, en: str) -> None:
         super().__init__(en)
-        self.status, self.nl, self.en, self.needed = status, nl, en, needed
+        self.status, self.nl, self.en = status, nl, en
 
 
 def _shown(value: object) -> str:
@@ -73,11 +73,24 @@ def bad_request(nl: str, en: str) -> Answer:
 def refused(needed: str) -> Answer:
     nl_role, en_role = ROLE_LABELS[needed]
     return Answer(403, f"Geen toegang: hiervoor is de rol {nl_role} nodig.",
-                  f"No access: this needs the {en_role} role.", needed)
+                  f"No access: this needs the {en_role} role.")
 
 
-def higher(*roles: str) -> str:
-    return max(roles, key=ROLES.index)
+def refused_history() -> Answer:
+    nl_role, en_role = ROLE_LABELS[HISTORY_ROLE]
+    return Answer(403, f"Geen toegang: eerdere momenten (at=) zijn alleen te zien met de rol {nl_role}; de openbare "
+                       "weergave toont alleen het actuele beeld.",
+                  f"No access: earlier moments (at=) need the {en_role} role; the public view shows the current "
+                  "picture only.")
+
+
+def require(needed: str, history: bool = False) -> None:
+    """Answer 403 unless this request's role reaches `needed`, and HISTORY_ROLE when it asks for history."""
+    role = current_role()
+    if not allows(role, needed):
+        raise refused(needed)
+    if history and not allows(role, HISTORY_ROLE):
+        raise refused_history()
 
 
 # --- pages ---------------------------------------------------------------------------------------
@@ -149,12 +162,10 @@ def asks_history(values: list[object]) -> bool:
     return any(value not in (None, "") for value in values)
 
 
-def page_needs(page: dict[str, Any], query: dict[str, Any]) -> str:
-    """The role needed to see `page` with this query: the page's own, and HISTORY_ROLE for `at`."""
-    needed = _declared_role(page)
-    if asks_history([query.get(HISTORY_PARAMETER)]):
-        needed = higher(needed, HISTORY_ROLE)
-    return needed
+def require_page(page: dict[str, Any], query: dict[str, Any]) -> None:
+    """Answer unless this request may see `page` with this query: the page's own role, and HISTORY_ROLE
+    for `at`."""
+    require(_declared_role(page), asks_history([query.get(HISTORY_PARAMETER)]))
 
 
 def guard_layouts() -> None:
@@ -169,9 +180,7 @@ def _guarded(layout: Callable[..., Any], page: dict[str, Any]) -> Callable[..., 
     @functools.wraps(layout)
     def checked(**arguments: Any) -> Any:
         checked_query(arguments)
-        needed = page_needs(page, arguments)
-        if not allows(current_role(), needed):
-            raise refused(needed)
+        require_page(page, arguments)
         return layout(**arguments)
 
     checked._guarded = True  # type: ignore[attr-defined]
@@ -181,9 +190,9 @@ def _guarded(layout: Callable[..., Any], page: dict[str, Any]) -> Callable[..., 
 # --- callbacks -----------------------------------------------------------------------------------
 
 
-def callback_needs(body: object) -> str:
-    """The role a callback request needs; Answer 400 when it names no server callback or its inputs are
-    not the ones that callback declares, in order."""
+def check_callback(body: object) -> None:
+    """Answer unless this request may run the callback: 400 when it names no server callback or its inputs
+    are not the ones that callback declares, in order; 403 when the role does not reach its page."""
     if not isinstance(body, dict) or not isinstance(body.get("output"), str):
         raise bad_request("geen callback-verzoek", "not a callback request")
     entry = dash.get_app().callback_map.get(body["output"])
@@ -194,10 +203,11 @@ def callback_needs(body: object) -> str:
         pathname, search = values[(LOCATION, "pathname")], values[(LOCATION, "search")]
         query = page_query(search)
         checked_query(query)
-        return page_needs(resolve_page(pathname), query)
+        require_page(resolve_page(pathname), query)
+        return
     module = getattr(entry["callback"], "__module__", "")
     page = dash.page_registry.get(module)
-    return _declared_role(page) if page else "steward"
+    require(_declared_role(page) if page else "steward")
 
 
 def _declared_values(entry: dict[str, Any], body: dict[str, Any]) -> dict[tuple[str, str], Any]:
@@ -221,25 +231,23 @@ def _declared_values(entry: dict[str, Any], body: dict[str, Any]) -> dict[tuple[
 # --- requests ------------------------------------------------------------------------------------
 
 
-def request_needs(request: flask.Request) -> str | None:
-    """The role this request needs (None: open to everyone); Answer for what is refused outright."""
+def check_request(request: flask.Request) -> None:
+    """Answer (403, 404, 400) unless this request may be served; see the module docstring."""
     rule = request.url_rule.rule if request.url_rule is not None else None
-    if rule is None:
-        return None  # Flask answers with its own 404, 405 or redirect: nothing is served
-    if rule in OPEN_RULES:
-        return None
+    if rule is None or rule in OPEN_RULES:
+        return  # no rule: Flask answers with its own 404, 405 or redirect, and nothing is served
     if rule in API_ROLES:
-        history = asks_history(request.args.getlist(HISTORY_PARAMETER))
-        return higher(API_ROLES[rule], HISTORY_ROLE) if history else API_ROLES[rule]
-    if rule == CALLBACK_RULE:
-        return callback_needs(request.get_json(silent=True))
-    if rule in SHELL_RULES:
-        return "public"
-    if rule in PAGE_RULES:
+        require(API_ROLES[rule], asks_history(request.args.getlist(HISTORY_PARAMETER)))
+    elif rule == CALLBACK_RULE:
+        check_callback(request.get_json(silent=True))
+    elif rule in SHELL_RULES:
+        require("public")
+    elif rule in PAGE_RULES:
         query = page_query("?" + request.query_string.decode("utf-8", "replace"))
         checked_query(query)
-        return page_needs(resolve_page(request.path), query)
-    raise not_found()
+        require_page(resolve_page(request.path), query)
+    else:
+        raise not_found()
 
 
 def install(app: dash.Dash) -> None:
@@ -250,12 +258,10 @@ def install(app: dash.Dash) -> None:
     @server.before_request
     def gate() -> flask.Response | None:
         try:
-            needed = request_needs(flask.request)
+            check_request(flask.request)
         except Answer as answer:
             return answer_response(answer)
-        if needed is None or allows(current_role(), needed):
-            return None
-        return answer_response(refused(needed))
+        return None
 
     server.register_error_handler(Answer, answer_response)
     server.register_error_handler(DependencyException, lambda _error: answer_response(not_found()))
