@@ -24,12 +24,14 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from queries.errors import CapacityError
+from queries.text import printable
 
 from .fields import ADDRESS_HEADERS, PERSONAL_HEADERS, PERSONAL_WORDS
 from .records import Extract, RowError, StructuralError
 from .values import as_text
 
 MASK = "*********"
+MAX_KEPT_VALUE = 200
 WITHHELD_NL, WITHHELD_EN = "[adres weggelaten]", "[address withheld]"
 _BSN = re.compile(r"(?<!\d)(?<!\d[.])(?:\d{9}|\d{4}[. ]\d{2}[. ]\d{3}|\d{3}[. ]\d{3}[. ]\d{3})(?!\d)(?![.]\d)")
 _DIGIT_RUN = re.compile(r"\d[\d. ]{7,}\d")
@@ -177,9 +179,16 @@ def bsn_error(row: int, column: str) -> RowError:
 
 
 def masked_errors(errors: Iterable[RowError]) -> list[RowError]:
-    """Row errors with every BSN-like number masked in value and messages, and street addresses in values."""
-    return [replace(e, value=mask_address(mask_text(e.value)) if e.value else e.value, nl=mask_text(e.nl),
-                    en=mask_text(e.en)) for e in errors]
+    """Row errors as they may be stored and shown: every BSN-like number masked in value and messages,
+    street addresses masked in values, and unprintable characters escaped everywhere."""
+    return [replace(e, column=printable(e.column) if e.column else e.column,
+                    value=_shortened(printable(mask_address(mask_text(e.value)))) if e.value else e.value,
+                    nl=printable(mask_text(e.nl)), en=printable(mask_text(e.en))) for e in errors]
+
+
+def _shortened(value: str) -> str:
+    """A rejected value as kept: at most MAX_KEPT_VALUE characters (the provider has the rest)."""
+    return value if len(value) <= MAX_KEPT_VALUE else value[:MAX_KEPT_VALUE] + f"… ({len(value)})"
 
 
 def masked(error: E) -> E:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+from queries.text import first_unprintable, printable
+
 from .fields import (CODES, FIELD_BY_NAME, FIELDS, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED, SCREENED_FIELDS,
                      VOCABULARY, normalise_header)
 from .privacy import (address_error, bsn_error, has_bsn, has_street_address, is_address, personal_columns,
@@ -25,6 +27,8 @@ from .values import ValueProblem, as_text, parse_bool, parse_decimal, parse_mome
 
 CONVERSIONS = {"days": 1.0, "weeks": 7.0, "months": 30.4375}
 TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("text", "texts"))
+TEXT_CONTROLS = "\t\n\r"  # the only control characters a cell may hold (line breaks in a quoted cell)
+SHOWN_VALUE = 200
 SECRET_LOCATION_CARE_TYPES = frozenset({"shelter"})  # whose address is never stored
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -106,6 +110,10 @@ def validate(extract: Extract, rules: SourceRules, reference: Reference, now: da
         for column, name in columns.items():
             cell = raw.values.get(column)
             if name in default_values and as_text(cell) == "":
+                continue
+            odd = first_unprintable(cell, allowed=TEXT_CONTROLS) if isinstance(cell, str) else None
+            if odd is not None:
+                problems.append(_character_error(raw.row, column, cell, *odd))
                 continue
             if column in screened and has_bsn(cell):
                 problems.append(bsn_error(raw.row, column))
@@ -340,6 +348,15 @@ def _check_row(row: int, values: dict[str, Any], where: dict[str, str]) -> list[
                                  f"status '{status}' maar beschikbaar is {available}; welke klopt?",
                                  f"status '{status}' but available is {available}; which one is right?"))
     return problems
+
+
+def _character_error(row: int, column: str, cell: str, position: int, code: str) -> RowError:
+    """A cell holding a control character, a lone surrogate or a non-character: refused, shown escaped."""
+    return RowError(row, column, printable(cell)[:SHOWN_VALUE],
+                    f"{column}: bevat een teken dat niet in tekst hoort ({code} op positie {position}); verwijder "
+                    "het en stuur de regel opnieuw",
+                    f"{column}: holds a character that does not belong in text ({code} at position {position}); "
+                    "remove it and send the row again")
 
 
 def _texts(value: object) -> list[str]:

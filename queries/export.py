@@ -1,4 +1,5 @@
-"""Exports as CSV, JSON and XLSX: formula-safe text, numbers kept as numbers."""
+"""Exports as CSV, JSON and XLSX: formula-safe text, numbers kept as numbers; no stored text can break an
+export (control characters other than tab, CR and LF, and unencodable characters, are escaped)."""
 from __future__ import annotations
 
 import csv
@@ -9,12 +10,17 @@ from typing import Any, Iterable, Sequence
 
 from openpyxl import Workbook
 
+from .text import printable
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DECIMALS = 3
+KEPT_CONTROLS = "\t\n\r"
 
 
 def safe_text(text: str) -> str:
-    """Text a spreadsheet would run as a formula is prefixed with an apostrophe."""
+    """Text a spreadsheet would run as a formula is prefixed with an apostrophe; characters no spreadsheet
+    or encoder takes are escaped."""
+    text = printable(text, keep=KEPT_CONTROLS)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -48,7 +54,7 @@ def to_xlsx(columns: Sequence[str], rows: Iterable[dict[str, Any]], sheet: str =
     book = Workbook()
     worksheet = book.active
     worksheet.title = sheet
-    worksheet.append(list(columns))
+    worksheet.append([cell(column) for column in columns])
     for row in rows:
         worksheet.append([cell(row.get(c)) for c in columns])
     buffer = io.BytesIO()
@@ -62,6 +68,8 @@ def to_json(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def _json_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value, keep=KEPT_CONTROLS)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, tuple):

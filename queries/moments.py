@@ -14,6 +14,35 @@ class BadMoment(CapacityError, ValueError):
     """A moment (`at`) that is no date or timestamp; the message names the value."""
 
 
+class UnclearLocalTime(ValueError):
+    """A Dutch clock time that does not exist (spring forward) or exists twice (autumn); nl/en say which."""
+
+    def __init__(self, nl: str, en: str) -> None:
+        super().__init__(en)
+        self.nl, self.en = nl, en
+
+
+def dutch_local_time(naive: datetime) -> datetime:
+    """A clock time in the Netherlands as an aware moment; UnclearLocalTime when the clock skipped it
+    (last Sunday of March, 02:00-03:00) or showed it twice (last Sunday of October, 02:00-03:00): then
+    only a time with its offset (+01:00 or +02:00) says which moment is meant."""
+    first, second = naive.replace(tzinfo=AMSTERDAM, fold=0), naive.replace(tzinfo=AMSTERDAM, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    clock = f"{naive:%Y-%m-%d %H:%M}"
+    if first.astimezone(timezone.utc).astimezone(AMSTERDAM).replace(tzinfo=None) != naive:
+        raise UnclearLocalTime(
+            f"{clock} bestaat niet in Nederlandse tijd (de klok sprong van 02:00 naar 03:00); schrijf de tijd "
+            "met de verschuiving erbij, bijvoorbeeld 03:30+02:00",
+            f"{clock} does not exist in Dutch time (the clock jumped from 02:00 to 03:00); write the time "
+            "with its offset, for example 03:30+02:00")
+    raise UnclearLocalTime(
+        f"{clock} komt twee keer voor in Nederlandse tijd (de klok ging van 03:00 terug naar 02:00); schrijf de "
+        "tijd met de verschuiving erbij: +02:00 voor de eerste keer, +01:00 voor de tweede",
+        f"{clock} occurs twice in Dutch time (the clock went back from 03:00 to 02:00); write the time with "
+        "its offset: +02:00 for the first time, +01:00 for the second")
+
+
 def as_of(text: str | None, now: datetime | None = None) -> datetime:
     """'2026-06-30' -> the last microsecond of 30 June in Amsterdam, as UTC; a full timestamp as given
     (Dutch time when it has no offset); None -> now. BadMoment for anything else."""
@@ -22,12 +51,18 @@ def as_of(text: str | None, now: datetime | None = None) -> datetime:
     try:
         if len(text.strip()) == 10:
             day = date.fromisoformat(text.strip())
+            if not text.isascii():
+                raise ValueError("only ASCII digits")
             end = datetime.combine(day + timedelta(days=1), time(), tzinfo=AMSTERDAM) - timedelta(microseconds=1)
             return end.astimezone(timezone.utc)
         moment = datetime.fromisoformat(text.strip())
+        if not text.isascii():
+            raise ValueError("only ASCII digits")
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=AMSTERDAM)
+            moment = dutch_local_time(moment)
         return moment.astimezone(timezone.utc)
+    except UnclearLocalTime as unclear:
+        raise BadMoment(unclear.nl, unclear.en) from None
     except (ValueError, OverflowError):
         raise _bad_moment(text) from None
 
