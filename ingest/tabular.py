@@ -1,7 +1,10 @@
 """Reading provider files (CSV, XLSX) into raw rows numbered as the provider sees them.
 
 CSV: decoded whole (UTF-8, UTF-8/UTF-16 with BOM, else Windows-1252) and parsed with csv.reader;
-every value is a trimmed string, nothing is interpreted.
+every value is a trimmed string, nothing is interpreted. No row is lost silently: a row with fewer or
+more cells than the header, a quote that is never closed (it would swallow the lines after it into one
+cell), a line the reader cannot parse and a line with bytes that are not UTF-8 (in a file that is UTF-8
+otherwise) are each a row error naming the line, and reading goes on at the next line.
 XLSX: the zip is checked first (sizes, compression ratio, member paths; defusedxml refuses a DTD in
 any XML part); the first worksheet is then streamed by this module with the stdlib C parser, because
 one pass gives cached values, formulas without one, error cells and real row numbers, which openpyxl
@@ -22,8 +25,10 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from bisect import bisect_right
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
@@ -47,6 +52,11 @@ _FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|[_*].|\[(?![hms]+\])[^\]]*\]', re.IGNOR
 _DATE_TOKENS = re.compile(r"[dmyhs]", re.IGNORECASE)
 _ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _DIGITS = "0123456789"
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_LINE_END_BYTES = re.compile(rb"\r\n|\r|\n")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+MAX_CELL_CHARS = MAX_BYTES  # a cell may be as long as a file may be; text fields have their own limit
+MAX_INVALID_BYTES = 1000
 _FORMULA_NL = "open het bestand in Excel, sla het op en stuur het opnieuw"
 _FORMULA_EN = "open the file in Excel, save it and send it again"
 
@@ -74,11 +84,8 @@ def sniff_header(path: Path) -> list[str] | None:
     except OSError:
         return None
     text = _decode_start(data)
-    try:
-        first = next(_csv_records(text, _detect_delimiter(text), path.name), None)
-    except (StructuralError, csv.Error):
-        return None
-    return [cell for cell in first[1] if cell] if first else None
+    first = next(_csv_records(_physical_lines(text), _detect_delimiter(text)), None)
+    return [cell for cell in first.cells if cell] if first and first.cells else None
 
 
 def _decode_start(data: bytes) -> str:
@@ -96,9 +103,9 @@ def _decode_start(data: bytes) -> str:
 
 def read_csv_bytes(data: bytes, file_name: str) -> Extract:
     """Parse CSV bytes: trimmed string values, each row numbered by the line where its record starts."""
-    text = _decode(data, file_name)
+    text, invalid = _decode_csv(data, file_name)
     with _gc_paused():
-        return _parse_csv(text, file_name)
+        return _parse_csv(text, file_name, invalid)
 
 
 def read_xlsx(path: Path, max_bytes: int = MAX_BYTES) -> Extract:
@@ -167,24 +174,191 @@ def _checked_header(cells: list[str], positions: list[str], file_name: str) -> l
 
 # --- CSV ---------------------------------------------------------------------------------------
 
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
 
-def _parse_csv(text: str, file_name: str) -> Extract:
-    records = _csv_records(text, _detect_delimiter(text), file_name)
+
+@dataclass(frozen=True)
+class _Record:
+    """One CSV record: the lines it spans, its trimmed cells, or why it was not read (nl, en)."""
+
+    start: int
+    end: int
+    cells: list[str] | None
+    problem: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class _InvalidBytes:
+    """Where a file that is UTF-8 otherwise holds bytes that are not: (line, 1-based byte offset, byte)."""
+
+    places: list[tuple[int, int, int]]
+
+    def first_in(self, start: int, end: int) -> tuple[int, int, int] | None:
+        return next((place for place in self.places if start <= place[0] <= end), None)
+
+
+def _parse_csv(text: str, file_name: str, invalid: _InvalidBytes | None = None) -> Extract:
+    records = _csv_records(_physical_lines(text), _detect_delimiter(text))
     first = next(records, None)
     if first is None:
         raise _refuse(file_name, "het bestand is leeg", "the file is empty")
-    cells = first[1]
-    header = _checked_header(cells, [str(n) for n in range(1, len(cells) + 1)], file_name)
+    if first.cells is None:
+        raise _refuse(file_name, *(f"kopregel: {first.problem[0]}", f"header: {first.problem[1]}"))
+    if invalid and invalid.first_in(first.start, first.end):
+        raise _refuse(file_name, *_invalid_bytes_problem(invalid.first_in(first.start, first.end)))
+    header = _checked_header(first.cells, [str(n) for n in range(1, len(first.cells) + 1)], file_name)
     extract = Extract(file_name, header)
     width = len(header)
-    for start, values in records:
-        if len(values) < width:
-            values += [""] * (width - len(values))
-        elif len(values) > width and any(values[width:]):
-            extract.errors.append(_extra_cells_error(file_name, start, values[width:], width))
-            continue
-        extract.rows.append(RawRow(start, dict(zip(header, values))))
+    for record in records:
+        problem, value = record.problem, None
+        if problem is None:
+            problem, value = _width_problem(record, width)
+        if problem is None and invalid and _ESCAPED_BYTE.search("".join(record.cells)):
+            problem = _invalid_bytes_problem(invalid.first_in(record.start, record.end))
+        if problem is not None:
+            extract.errors.append(_line_error(file_name, record, problem, value))
+        else:
+            extract.rows.append(RawRow(record.start, dict(zip(header, record.cells))))
     return extract
+
+
+def _physical_lines(text: str) -> list[str]:
+    """The text cut after every line end (CR LF, CR or LF: the ends the csv module knows)."""
+    lines, start = [], 0
+    for end in _LINE_END.finditer(text):
+        lines.append(text[start:end.end()])
+        start = end.end()
+    if start < len(text):
+        lines.append(text[start:])
+    return lines
+
+
+def _csv_records(lines: list[str], delimiter: str) -> Iterator[_Record]:
+    """Every record that is not blank, numbered by its first line. A record that cannot be read, or whose
+    quote never closes, is yielded with its problem, and reading starts again on the line after it."""
+    width: int | None = None
+    index = 0
+    while index < len(lines):
+        reader = csv.reader(islice(lines, index, None), delimiter=delimiter)
+        consumed = 0
+        try:
+            for cells in reader:
+                start, consumed = index + consumed + 1, reader.line_num
+                end = index + consumed
+                values = list(map(str.strip, cells))
+                if not any(values):
+                    continue
+                at_end = end == len(lines)
+                opening = _unclosed_quote(lines, start, end, cells, width, delimiter) if end > start or at_end \
+                    else None
+                if opening is not None:
+                    yield _Record(start, opening, None, _unclosed_quote_problem(opening))
+                    index = opening
+                    break
+                width = len(values) if width is None else width
+                yield _Record(start, end, values)
+            else:
+                return
+        except csv.Error as exc:
+            start = index + consumed + 1
+            yield _Record(start, start, None, _reader_problem(exc, start))
+            index = start
+
+
+def _unclosed_quote(lines: list[str], start: int, end: int, cells: list[str], width: int | None,
+                    delimiter: str) -> int | None:
+    """The line where a quote opens that swallowed the lines after it, or None for a real multi-line cell.
+    Swallowed: a later line of the record reads as a whole record on its own, or the record runs to the
+    end of the file still open (an odd number of quotes, or a last cell that took in the last line end)."""
+    raw = lines[start - 1:end]
+    swallowed = width is not None and width > 1 and any(
+        len(next(csv.reader([line], delimiter=delimiter), [])) >= width for line in raw[1:])
+    at_end_open = end == len(lines) and ("".join(raw).count('"') % 2 == 1
+                                         or bool(cells and _LINE_END.search(cells[-1][-2:])))
+    if not (swallowed or at_end_open):
+        return None
+    first_multi_line = next((i for i, cell in enumerate(cells) if _LINE_END.search(cell)), 0)
+    return start + sum(len(_LINE_END.findall(cell)) for cell in cells[:first_multi_line])
+
+
+def _unclosed_quote_problem(line: int) -> tuple[str, str]:
+    return (f"het aanhalingsteken (\") dat op regel {line} opent wordt niet gesloten, zodat de regels erna in "
+            "één cel zouden vallen; deze regel is niet geladen, de regels erna wel. Sluit het aanhalingsteken "
+            "of verwijder het",
+            f"the quote (\") that opens on line {line} is never closed, so the lines after it would fall into "
+            "one cell; this line was not loaded, the lines after it were. Close the quote or remove it")
+
+
+def _reader_problem(exc: csv.Error, line: int) -> tuple[str, str]:
+    """The real cause of a csv.Error, in words."""
+    if "field larger than field limit" in str(exc):
+        return (f"een cel op regel {line} is langer dan {MAX_CELL_CHARS} tekens",
+                f"a cell on line {line} is longer than {MAX_CELL_CHARS} characters")
+    return (f"regel {line} is niet te lezen als CSV ({exc})", f"line {line} cannot be read as CSV ({exc})")
+
+
+def _width_problem(record: _Record, width: int) -> tuple[tuple[str, str] | None, str | None]:
+    """Fewer cells than the header (a shifted row must not load), or more that are not empty; with the
+    extra cells as the value."""
+    count = len(record.cells)
+    if count < width:
+        return ((f"deze regel heeft {count} cellen en de kopregel {width} kolommen; een verschoven regel wordt "
+                 "niet geladen (controleer scheidingstekens en aanhalingstekens)",
+                 f"this line has {count} cells and the header {width} columns; a shifted line is not loaded "
+                 "(check delimiters and quotes)"), None)
+    extra = [cell for cell in record.cells[width:] if cell]
+    if extra:
+        text = ", ".join(extra)
+        return ((f"deze regel heeft meer cellen dan de {width} kolommen van de kopregel (extra: '{text}'); "
+                 "controleer scheidingstekens en aanhalingstekens",
+                 f"this line has more cells than the {width} columns of the header (extra: '{text}'); "
+                 "check delimiters and quotes"), text)
+    return None, None
+
+
+def _line_error(file_name: str, record: _Record, problem: tuple[str, str], value: str | None = None) -> RowError:
+    nl, en = problem
+    return RowError(record.start, None, value, f"{file_name}, regel {record.start}: {nl}",
+                    f"{file_name}, line {record.start}: {en}")
+
+
+def _invalid_bytes_problem(place: tuple[int, int, int] | None) -> tuple[str, str]:
+    line, offset, byte = place or (0, 0, 0)
+    return (f"byte 0x{byte:02X} op regel {line} (byte {offset} van het bestand) is geen geldige UTF-8; sla het "
+            "bestand op als 'CSV UTF-8' en stuur het opnieuw",
+            f"byte 0x{byte:02X} on line {line} (byte {offset} of the file) is not valid UTF-8; save the file as "
+            "'CSV UTF-8' and send it again")
+
+
+def _decode_csv(data: bytes, file_name: str) -> tuple[str, _InvalidBytes | None]:
+    """The text, and where it holds bytes that are not UTF-8 in a file that is UTF-8 otherwise (they
+    become lone surrogates in the text, and their lines row errors). A file without a single UTF-8
+    character beyond ASCII is read as Windows-1252."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decode(data, file_name), None
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8-sig", "surrogateescape")
+    if any(ord(ch) > 0x7F and not 0xDC80 <= ord(ch) <= 0xDCFF for ch in text):
+        return text, _InvalidBytes(_invalid_places(data))
+    return _decode(data, file_name), None
+
+
+def _invalid_places(data: bytes) -> list[tuple[int, int, int]]:
+    """(line, 1-based byte offset, byte) of the first MAX_INVALID_BYTES bytes that are not UTF-8."""
+    line_ends = [end.end() for end in _LINE_END_BYTES.finditer(data)]
+    places, position = [], 0
+    while len(places) < MAX_INVALID_BYTES:
+        try:
+            data[position:].decode("utf-8")
+            break
+        except UnicodeDecodeError as exc:
+            offset = position + exc.start
+            places.append((bisect_right(line_ends, offset) + 1, offset + 1, data[offset]))
+            position += exc.end
+    return places
 
 
 def _decode(data: bytes, file_name: str) -> str:
@@ -211,33 +385,6 @@ def _detect_delimiter(text: str) -> str:
         return next((len(cells) for cells in reader if any(cell.strip() for cell in cells)), 0)
 
     return max(_DELIMITERS, key=width)
-
-
-def _csv_records(text: str, delimiter: str, file_name: str) -> Iterator[tuple[int, list[str]]]:
-    """(line where the record starts, trimmed cells) for every record that is not blank."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    line = 0
-    try:
-        for cells in reader:
-            start, line = line + 1, reader.line_num
-            values = list(map(str.strip, cells))
-            if any(values):
-                yield start, values
-    except csv.Error as exc:
-        raise _refuse(file_name,
-                      f"vanaf regel {line + 1} is het bestand niet te lezen; waarschijnlijk ontbreekt "
-                      f"een afsluitend aanhalingsteken (\") ({exc})",
-                      f"the file cannot be read from line {line + 1} on; probably a closing quote (\") "
-                      f"is missing ({exc})") from None
-
-
-def _extra_cells_error(file_name: str, line: int, extra: list[str], width: int) -> RowError:
-    text = ", ".join(cell for cell in extra if cell)
-    return RowError(line, None, text,
-                    f"{file_name}, regel {line}: deze regel heeft meer cellen dan de {width} kolommen "
-                    f"van de kopregel (extra: '{text}'); controleer scheidingstekens en aanhalingstekens",
-                    f"{file_name}, line {line}: this line has more cells than the {width} columns "
-                    f"of the header (extra: '{text}'); check delimiters and quotes")
 
 
 # --- XLSX: the package -------------------------------------------------------------------------

@@ -122,10 +122,14 @@ def test_csv_extra_cells_are_a_row_error(tmp_path):
         "check delimiters and quotes")]
 
 
-def test_csv_missing_trailing_cells_are_empty_and_values_trimmed(tmp_path):
-    extract = read_csv(tmp_path, b" naam ; plaatsen ; wachtlijst \n  Zon  ; 3\n")
+def test_csv_values_are_trimmed_and_a_row_with_fewer_cells_is_a_row_error(tmp_path):
+    """A row with fewer cells than the header may be shifted (a delimiter lost): it is not loaded."""
+    extract = read_csv(tmp_path, b" naam ; plaatsen ; wachtlijst \n  Zon  ; 3 ; \nMaan;4\n")
     assert extract.header == ["naam", "plaatsen", "wachtlijst"]
     assert extract.rows == [RawRow(2, {"naam": "Zon", "plaatsen": "3", "wachtlijst": ""})]
+    assert [(e.row, e.en) for e in extract.errors] == [
+        (3, "aanbieder.csv, line 3: this line has 2 cells and the header 3 columns; a shifted line is not loaded "
+            "(check delimiters and quotes)")]
 
 
 def test_csv_blank_lines_are_skipped(tmp_path):
@@ -155,10 +159,12 @@ def test_csv_empty_header_cell_is_refused(tmp_path):
     assert error.en == "aanbieder.csv: column 2 in the header has no name"
 
 
-def test_csv_unclosed_quote_is_refused_at_its_line(tmp_path):
+def test_csv_unclosed_quote_rejects_its_line_and_the_rest_loads(tmp_path):
     data = b'naam,plaatsen\nA,1\nB,"open\n' + b"C,3\n" * 40_000
-    error = refusal(lambda: read_csv(tmp_path, data))
-    assert error.en.startswith("aanbieder.csv: the file cannot be read from line 3 on")
+    extract = read_csv(tmp_path, data)
+    assert len(extract.rows) == 40_001 and extract.rows[1] == RawRow(4, {"naam": "C", "plaatsen": "3"})
+    assert [(e.row, e.en[:73]) for e in extract.errors] == [
+        (3, 'aanbieder.csv, line 3: the quote (") that opens on line 3 is never closed')]
 
 
 def test_read_csv_bytes_names_the_file():
