@@ -18,6 +18,7 @@ import codecs
 import csv
 import gc
 import io
+import math
 import posixpath
 import re
 import zipfile
@@ -57,6 +58,7 @@ _LINE_END_BYTES = re.compile(rb"\r\n|\r|\n")
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 MAX_CELL_CHARS = MAX_BYTES  # a cell may be as long as a file may be; text fields have their own limit
 MAX_INVALID_BYTES = 1000
+MAX_NUMBER_CHARS = 40
 _FORMULA_NL = "open het bestand in Excel, sla het op en stuur het opnieuw"
 _FORMULA_EN = "open the file in Excel, save it and send it again"
 
@@ -626,9 +628,9 @@ class _SheetReader:
         if kind == "e":
             return _Problem(formula=False, text=raw)
         if kind == "d":
-            return datetime.fromisoformat(raw)
+            return _iso_datetime(raw)
         number = _number(raw)
-        if cell.get("s") in self.book.date_styles:
+        if cell.get("s") in self.book.date_styles and not isinstance(number, str):
             return _excel_datetime(number, self.book.date1904)
         return number
 
@@ -724,12 +726,29 @@ def _column_letters(index: int) -> str:
     return letters
 
 
-def _number(raw: str) -> int | float:
+def _number(raw: str) -> int | float | str:
+    """The cell's number; its text as written when that is no finite number of reasonable length (so that
+    validation refuses that one value in the provider's words, and the file is read on)."""
+    if len(raw) > MAX_NUMBER_CHARS:
+        return raw
     try:
         return int(raw)
     except ValueError:
+        pass
+    try:
         number = float(raw)
+    except ValueError:
+        return raw
+    if not math.isfinite(number):
+        return raw
     return int(number) if number.is_integer() else number
+
+
+def _iso_datetime(raw: str) -> datetime | str:
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
 
 
 def _excel_datetime(serial: int | float, date1904: bool) -> datetime | int | float:
