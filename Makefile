@@ -7,13 +7,18 @@ TESTS  := $(VENV)/.tests-installed-stamp
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: run test install browser bench clean
+.PHONY: run test install browser zoneinfo bench clean
 
 run: $(STAMP)
 	$(BIN)/capacity run
 
-test: $(TESTS) browser
-	$(BIN)/pytest
+# The whole suite in UTC, then every test of a number that depends on time again in Dutch time: results
+# must not depend on the host's time zone.
+TZ_TESTS := tests/test_exact_edges.py tests/test_shortfall.py tests/test_search_and_health.py tests/test_suppression.py
+
+test: $(TESTS) browser zoneinfo
+	TZ=UTC $(BIN)/pytest
+	TZ=Europe/Amsterdam $(BIN)/pytest -q $(TZ_TESTS)
 
 install: $(STAMP)
 
@@ -37,6 +42,10 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		$(APT) update -q && $(APT) install -y -q chromium chromium-driver; \
 	fi
+
+# The system's time zone data, for the run in Dutch time (Debian package tzdata).
+zoneinfo:
+	@[ -f /usr/share/zoneinfo/Europe/Amsterdam ] || { $(APT) update -q && $(APT) install -y -q tzdata; }
 
 clean:
 	rm -rf $(VENV) tests/artifacts

@@ -14,6 +14,7 @@ from typing import Iterator
 
 import duckdb
 
+from .db import connect
 from .errors import NoPublishedData
 from .paths import DataPaths
 from .publish import Publication, hold_shared, read_pointer
@@ -133,7 +134,7 @@ def _open_snapshot(paths: DataPaths, publication: Publication) -> _Snapshot:
     path = publication.path(paths)
     fd = hold_shared(path)
     try:
-        con = duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG)
+        con = connect(path, read_only=True, config=READ_ONLY_CONFIG)
     except BaseException:
         os.close(fd)
         raise

@@ -1,4 +1,4 @@
-"""Small helpers over a DuckDB connection: run a statement, run a .sql file."""
+"""Small helpers over a DuckDB connection: open one, run a statement, run a .sql file."""
 from __future__ import annotations
 
 import re
@@ -10,6 +10,20 @@ import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 PART = re.compile(r"^\{([a-z_]+)\}", re.MULTILINE)
+SESSION_TIME_ZONE = "UTC"  # every connection: results never depend on the host's TZ
+
+
+def connect(path: Path | str, read_only: bool = False, config: dict[str, Any] | None = None
+            ) -> duckdb.DuckDBPyConnection:
+    """A connection to a warehouse or published copy with the session time zone fixed to UTC; a requested
+    `lock_configuration` is applied after that setting (the time zone needs ICU, loaded on first use)."""
+    options = dict(config or {})
+    lock = options.pop("lock_configuration", False)
+    con = duckdb.connect(str(path), read_only=read_only, config=options)
+    con.execute("SET TimeZone = ?", [SESSION_TIME_ZONE]).fetchall()
+    if lock:
+        con.execute("SET lock_configuration = true").fetchall()
+    return con
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict | None = None) -> None:

@@ -4,13 +4,13 @@ shortfall table per level for the moments from the copy's last figure until the 
 stale (derived.shortfall_now)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from .db import rows, run, sql_file
-from .moments import month_ends, week_ends
+from .db import connect, rows, run, sql_file
+from .moments import elapsed_days_before, month_ends, week_ends
 from .settings import CHILD_SHARE_OF_15_24
 
 FILL_SHORTFALL_NOW = """
@@ -40,7 +40,7 @@ def derive(con: duckdb.DuckDBPyConnection) -> None:
 
 def has_current_derived_tables(copy: Path) -> bool:
     """Whether a published copy was made with this version of the derived tables."""
-    con = duckdb.connect(str(copy), read_only=True)
+    con = connect(copy, read_only=True)
     try:
         return rows(con, "SELECT version FROM derived.version") == [(DERIVED_VERSION,)]
     except duckdb.CatalogException:
@@ -61,7 +61,7 @@ def _fill_moments(con: duckdb.DuckDBPyConnection) -> None:
     moments = standard_moments(last_figure) if last_figure is not None else []
     run(con, "CREATE OR REPLACE TABLE derived.moments AS SELECT unnest(?::TIMESTAMPTZ[]) AS at_ts", [moments])
     window = int(rows(con, WINDOW)[0][0])
-    start = min(moments) - timedelta(days=window) if moments else None
+    start = elapsed_days_before(min(moments), window) if moments else None
     run(con, sql_file("derive_moments"), {"times": moments, "max_window_days": window, "window_start": start,
                                           "window_end": max(moments) if moments else None})
 
@@ -77,5 +77,5 @@ def _fill_shortfall_now(con: duckdb.DuckDBPyConnection) -> None:
         for care_type, framework in variants:
             run(con, sql, {"level": level, "times": [computed_at], "care_type": care_type, "target_group": None,
                            "framework": framework, "region": None, "only_region": None,
-                           "max_window_days": window, "window_start": computed_at - timedelta(days=window),
+                           "max_window_days": window, "window_start": elapsed_days_before(computed_at, window),
                            "window_end": computed_at, "from_copy": True, "last_figure": computed_at})

@@ -77,6 +77,11 @@ def _bad_moment(text: str) -> BadMoment:
                      f"'{shown}' is not a date (2026-06-30) or moment (2026-06-30T14:00){hint_en}")
 
 
+def elapsed_days_before(moment: datetime, days: int) -> datetime:
+    """`days` × 24 hours before `moment`, in elapsed time (never a wall clock across a daylight-saving change)."""
+    return moment.astimezone(timezone.utc) - timedelta(days=days)
+
+
 def week_ends(end: datetime, weeks: int) -> list[datetime]:
     """`weeks` moments: the ends (Sunday 23:59:59.999999 Dutch time) of the weeks before `end`, then `end`."""
     local = end.astimezone(AMSTERDAM)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from .db import run
+from .db import connect, run
 from .derived import derive
 from .errors import WarehouseError
 from .migrate import schema_version
@@ -110,7 +110,7 @@ def finish_publication(paths: DataPaths, pending: PendingCopy, keep: int) -> Pub
 
 def _add_derived_tables(copy: Path) -> None:
     """Compute the copy's derived tables in the copy itself (the warehouse keeps only source data)."""
-    con = duckdb.connect(str(copy))
+    con = connect(copy)
     try:
         derive(con)
         run(con, "CHECKPOINT")

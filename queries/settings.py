@@ -78,6 +78,10 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 GREY_WHEN_FRESH_SHARE_BELOW = 0.5      # grey when 2 x services_fresh < services
 RED_WHEN_NORM_GAP_SHARE_AT_LEAST = 0.2  # red when norm_gap >= 20% of norm_places
 PUBLIC_MIN_SERVICES = 3                 # public views suppress cells built on fewer services
+# Every "more than" and "at least" of a status rule is decided on the exact value: the population split
+# makes fractions that floating point computes a hair off (3.5 waiting against 3.5 free is no unmet
+# demand), so differences within this tolerance, far below display precision (0.1), count as equal.
+EXACT_TOLERANCE = 1e-9
 CHILD_SHARE_OF_15_24 = 0.3              # children 0-17 = 0-14 + 3/10 of 15-24 (no 0-17 band in CBS)
 
 

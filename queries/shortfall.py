@@ -3,15 +3,15 @@ weekly trends, and coverage gaps. Definitions in DESIGN.md and README.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import duckdb
 
 from .db import rows, sql_file
 from .derived import FRAMEWORK_CARE_TYPE
-from .moments import week_ends
+from .moments import elapsed_days_before, week_ends
 from .reference import care_labels
-from .status import assess
+from .status import assess, settled
 
 WINDOW_AND_COPY = """
 SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source)),
@@ -90,7 +90,7 @@ def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime]
     result = cur.execute(sql_file("shortfall"), {
         "level": level, "times": times, "care_type": care_type, "target_group": target_group,
         "framework": framework, "region": region, "only_region": only_region, "max_window_days": int(window),
-        "window_start": min(times) - timedelta(days=int(window)), "window_end": max(times),
+        "window_start": elapsed_days_before(min(times), int(window)), "window_end": max(times),
         "from_copy": precomputed and _in_copy(times, last_figure, set(moments or [])), "last_figure": last_figure})
     return _cells(result, level)
 
@@ -106,6 +106,7 @@ def _cells(result: duckdb.DuckDBPyConnection, level: str) -> list[Shortfall]:
     cells = []
     for values in result.fetchall():
         row = dict(zip(names, values))
+        row["unmet_now"], row["norm_gap"] = settled(row["unmet_now"]), settled(row["norm_gap"])
         verdict = assess(row["services"], row["services_fresh"], row["unmet_now"], row["norm_places"],
                          row["norm_gap"], row["median_wait_intake_days"], row["median_wait_treatment_days"],
                          row["wait_breaches"], row["wait_norm_intake_days"], row["wait_norm_treatment_days"])

@@ -8,7 +8,7 @@ from typing import Iterator
 import duckdb
 
 from . import settings
-from .db import run
+from .db import connect, run
 from .errors import WarehouseError
 from .migrate import apply_migrations
 from .paths import DataPaths
@@ -68,7 +68,7 @@ class Warehouse:
 
 def _connect_writer(paths: DataPaths) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(paths.warehouse))
+        return connect(paths.warehouse)
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise WarehouseError(

@@ -64,11 +64,18 @@ LOADED_AT = datetime(2026, 7, 1, tzinfo=timezone.utc)
 def build(paths: DataPaths, shift: timedelta = timedelta(0)) -> None:
     """Write the world into a fresh warehouse and publish it; `shift` moves every moment by that much
     (elapsed time), so that the picture at `moment + shift` is the picture at `moment` unshifted."""
+    build_world(paths, MUNICIPALITIES, SERVICES, OBSERVATIONS, ATTRIBUTES, shift)
+
+
+def build_world(paths: DataPaths, municipalities: dict, services: dict, observations: list,
+                attributes: dict | None = None, shift: timedelta = timedelta(0)) -> None:
+    """Another small world in the same shape as this module's constants (level `testregio`, regions named
+    by the fourth value of each municipality)."""
     with Warehouse(paths) as warehouse:
         with warehouse.transaction() as con:
-            _geography(con)
+            _geography(con, municipalities)
             store_care_domain(con, tomllib.loads((REFERENCE_DIR / "care_domain.toml").read_text("utf-8")))
-            _services(con, shift)
+            _services(con, services, observations, attributes or {}, shift)
         warehouse.publish()
 
 
@@ -84,16 +91,16 @@ def _box(gm: str) -> shapely.Polygon:
     return shapely.box(4.0 + 0.3 * index, 52.0, 4.3 + 0.3 * index, 52.3)
 
 
-def _geography(con) -> None:
+def _geography(con, municipalities: dict) -> None:
     for level in ("testregio", "nederland"):
         run(con, "INSERT INTO region_level VALUES (?, ?, ?, 'loaded', ?, 1, 'fixture', 'x', now())",
             [level, level, level, level == "testregio"])
-    for code in "ABCD":
-        shape = shapely.union_all([_box(gm) for gm, values in MUNICIPALITIES.items() if values[3] == code])
+    for code in sorted({values[3] for values in municipalities.values()}):
+        shape = shapely.union_all([_box(gm) for gm, values in municipalities.items() if values[3] == code])
         run(con, "INSERT INTO region VALUES ('testregio', ?, ?, ?)", [code, f"Regio {code}", shapely.to_geojson(shape)])
-    whole = shapely.union_all([_box(gm) for gm in MUNICIPALITIES])
+    whole = shapely.union_all([_box(gm) for gm in municipalities])
     run(con, "INSERT INTO region VALUES ('nederland', 'NL', 'Nederland', ?)", [shapely.to_geojson(whole)])
-    for gm, (inhabitants, young, youth, region) in MUNICIPALITIES.items():
+    for gm, (inhabitants, young, youth, region) in municipalities.items():
         run(con, "INSERT INTO municipality VALUES (?, ?, ?)", [gm, f"Gemeente {gm[-1]}", shapely.to_geojson(_box(gm))])
         run(con, "INSERT INTO population VALUES (?, DATE '2024-01-01', ?, ?, ?, NULL, NULL, NULL, 'fixture')",
             [gm, inhabitants, young, youth])
@@ -101,10 +108,10 @@ def _geography(con) -> None:
         run(con, "INSERT INTO region_membership VALUES ('nederland', ?, 'NL')", [gm])
 
 
-def _services(con, shift: timedelta) -> None:
+def _services(con, services: dict, observations: list, attributes: dict, shift: timedelta) -> None:
     run(con, "INSERT INTO source (source_id, kind, location, schedule, freshness_days, registered_at) VALUES (?, 'file', 'fixture', '15m', NULL, now())", [SOURCE])
     run(con, "INSERT INTO provider VALUES ('P', 'Fictieve Aanbieder', NULL, NULL, NULL, ?, now())", [SOURCE])
-    for service_id, (care_type, groups, framework, area) in SERVICES.items():
+    for service_id, (care_type, groups, framework, area) in services.items():
         run(con, """INSERT INTO service (service_id, provider_id, name, care_type, framework, source_id, updated_at)
                     VALUES (?, 'P', ?, ?, ?, ?, now())""", [service_id, f"Dienst {service_id}", care_type,
                                                              framework, SOURCE])
@@ -112,15 +119,15 @@ def _services(con, shift: timedelta) -> None:
             run(con, "INSERT INTO service_target_group VALUES (?, ?)", [service_id, group])
         for level, code in area:
             run(con, "INSERT INTO service_area VALUES (?, ?, ?)", [service_id, level, code])
-    for service_id, attributes in ATTRIBUTES.items():
-        for column, value in attributes.items():
+    for service_id, extra in attributes.items():
+        for column, value in extra.items():
             run(con, f"UPDATE service SET {column} = ? WHERE service_id = ?", [value, service_id])
     run_id = scalar(con, "SELECT nextval('ingest_run_id')")
-    run(con, "INSERT INTO ingest_run VALUES (?, ?, now(), now(), 'ok', 13, 13, 0, 'fixture', NULL, NULL, NULL)",
-        [run_id, SOURCE])
-    for service_id, valid_at, maximum, available, waiting, intake, treatment in OBSERVATIONS:
+    run(con, "INSERT INTO ingest_run VALUES (?, ?, now(), now(), 'ok', ?, ?, 0, 'fixture', NULL, NULL, NULL)",
+        [run_id, SOURCE, len(observations), len(observations)])
+    for service_id, valid_at, maximum, available, waiting, intake, treatment in observations:
         status = "open" if available else "full"
-        moment = datetime.fromisoformat(valid_at + "+00:00") + shift
+        moment = (valid_at if isinstance(valid_at, datetime) else datetime.fromisoformat(valid_at + "+00:00")) + shift
         run(con, """INSERT INTO capacity_observation VALUES (?, ?, ?, 'place', ?, ?, ?, ?, ?, ?, ?, ?)""",
             [service_id, moment, SOURCE, maximum, available, status, waiting, intake, treatment, run_id,
              LOADED_AT + shift])

@@ -61,8 +61,8 @@ SELECT max(valid_at) AS valid_at FROM capacity_observation;
 -- per framework for perpetrator programmes) holds it for moments in [computed_at, valid_until].
 CREATE OR REPLACE TABLE derived.now_window AS
 SELECT u.valid_at AS computed_at,
-       min(l.o.valid_at + to_days(coalesce(src.freshness_days, ct.freshness_days)))
-           FILTER (WHERE l.o.valid_at + to_days(coalesce(src.freshness_days, ct.freshness_days)) >= u.valid_at)
+       min(l.o.valid_at + to_hours(24 * coalesce(src.freshness_days, ct.freshness_days)))
+           FILTER (WHERE l.o.valid_at + to_hours(24 * coalesce(src.freshness_days, ct.freshness_days)) >= u.valid_at)
            AS valid_until
 FROM derived.observed_until AS u
 LEFT JOIN derived.latest AS l ON true

@@ -2,9 +2,13 @@
 -- CTE `services`, within the longest freshness window (ties: the latest loaded), as CTE `scanned`. Each
 -- observation is read once: the latest per service in each interval between consecutive moments (the first
 -- reaching back one window), carried forward to later moments while it is inside the window.
--- Parameters: $max_window_days, $window_start, $window_end (bounds of the scan).
+-- A figure exactly as old as the window is inside it (fresh while its age is at most the window, in elapsed
+-- time: a day is 24 hours); the first interval therefore starts one microsecond (TIMESTAMPTZ's resolution)
+-- before the window. Parameters: $max_window_days, $window_start, $window_end (bounds of the scan, the start
+-- inclusive).
 intervals AS (
-    SELECT at_ts, coalesce(lag(at_ts) OVER (ORDER BY at_ts), at_ts - to_days($max_window_days)) AS after_ts
+    SELECT at_ts, coalesce(lag(at_ts) OVER (ORDER BY at_ts),
+                           at_ts - to_hours(24 * $max_window_days) - to_microseconds(1)) AS after_ts
     FROM (SELECT DISTINCT at_ts FROM times)
 ),
 bucketed AS (
@@ -15,7 +19,7 @@ bucketed AS (
                    {'valid_at': o.valid_at, 'ingested_at': o.ingested_at}) AS o
     FROM intervals AS i
     JOIN capacity_observation AS o ON o.valid_at <= i.at_ts AND o.valid_at > i.after_ts
-    WHERE o.valid_at > $window_start AND o.valid_at <= $window_end
+    WHERE o.valid_at >= $window_start AND o.valid_at <= $window_end
       AND o.service_id IN (SELECT service_id FROM services)
     GROUP BY i.at_ts, o.service_id
 ),
@@ -28,5 +32,5 @@ carried AS (
     LEFT JOIN bucketed AS x ON x.at_ts = i.at_ts AND x.service_id = b.service_id
 ),
 scanned AS (
-    SELECT at_ts, service_id, o FROM carried WHERE o IS NOT NULL AND o.valid_at > at_ts - to_days($max_window_days)
+    SELECT at_ts, service_id, o FROM carried WHERE o IS NOT NULL AND o.valid_at >= at_ts - to_hours(24 * $max_window_days)
 )

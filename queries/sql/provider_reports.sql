@@ -16,7 +16,7 @@ windows AS (
     FROM capacity_observation AS o
     CROSS JOIN moment AS m
     JOIN services AS s USING (service_id)
-    WHERE o.valid_at <= m.at_ts AND o.valid_at > m.at_ts - to_days($days)
+    WHERE o.valid_at <= m.at_ts AND o.valid_at > m.at_ts - to_hours(24 * $days)
 ),
 received AS (
     SELECT service_id, count(*) AS windows FROM windows GROUP BY service_id

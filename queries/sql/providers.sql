@@ -52,8 +52,8 @@ ranked AS (
            c.referral_route, l.o.valid_at, l.o.unit, l.o.maximum, l.o.available, l.o.status AS reported_status,
            l.o.waiting_count, l.o.wait_days_intake, l.o.wait_days_treatment,
            (epoch(m.at_ts) - epoch(l.o.valid_at)) / 86400 AS age_days,
-           coalesce(m.at_ts - l.o.valid_at <= to_days(coalesce(src.freshness_days, c.care_freshness_days)), false)
-               AS fresh
+           coalesce(epoch_us(m.at_ts) - epoch_us(l.o.valid_at)
+                        <= 86400000000 * coalesce(src.freshness_days, c.care_freshness_days), false) AS fresh
     FROM candidates AS c
     CROSS JOIN moment AS m
     LEFT JOIN latest AS l USING (service_id)

@@ -46,7 +46,7 @@ known AS (
 recent AS (
     SELECT t.at_ts, l.service_id, l.o
     FROM times AS t
-    JOIN derived.latest AS l ON l.o.valid_at <= t.at_ts AND l.o.valid_at > t.at_ts - to_days($max_window_days)
+    JOIN derived.latest AS l ON l.o.valid_at <= t.at_ts AND l.o.valid_at >= t.at_ts - to_hours(24 * $max_window_days)
     WHERE $from_copy AND t.at_ts >= $last_figure AND l.service_id IN (SELECT service_id FROM services)
     UNION ALL
     SELECT m.at_ts, m.service_id, m.o
@@ -60,8 +60,9 @@ observed AS (
     SELECT k.at_ts, k.service_id, r.o.valid_at, r.o.maximum, r.o.available, r.o.waiting_count,
            r.o.wait_days_intake, r.o.wait_days_treatment, c.care_type, c.target_group, c.wait_norm_intake_days,
            c.wait_norm_treatment_days,
-           coalesce(k.at_ts - r.o.valid_at <= to_days(coalesce(src.freshness_days, c.freshness_days)), false)
-               AS fresh
+           -- fresh while its age is at most the window, in elapsed microseconds (exact at the edge)
+           coalesce(epoch_us(k.at_ts) - epoch_us(r.o.valid_at)
+                        <= 86400000000 * coalesce(src.freshness_days, c.freshness_days), false) AS fresh
     FROM known AS k
     JOIN services AS s USING (service_id)
     JOIN combos AS c ON c.care_type = s.care_type AND c.target_group = s.target_group

@@ -33,9 +33,10 @@ SELECT s.source_id, s.kind, s.location, s.schedule,
        coalesce(ok.first_ok_recency - 1, (SELECT count(*) FROM runs WHERE runs.source_id = s.source_id))
            AS consecutive_failures,
        w.freshness_days, n.newest_valid_at,
-       n.newest_valid_at + to_days(w.freshness_days) AS stale_since,
+       n.newest_valid_at + to_hours(24 * w.freshness_days) AS stale_since,
        -- submissions (anonymous signals) carry no capacity figures, so they are never stale
-       s.kind <> 'submission' AND (n.newest_valid_at IS NULL OR m.at_ts - n.newest_valid_at > to_days(w.freshness_days))
+       s.kind <> 'submission' AND (n.newest_valid_at IS NULL
+                                   OR epoch_us(m.at_ts) - epoch_us(n.newest_valid_at) > 86400000000 * w.freshness_days)
            AS stale,
        coalesce(ld.rows_loaded_total, 0) AS rows_loaded_total
 FROM source AS s
