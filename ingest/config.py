@@ -1,6 +1,7 @@
 """sources.toml: the declarative list of sources, validated with every problem named by line."""
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from .schedule import build_trigger
 KINDS = ("file", "http", "hsds")
 KNOWN_KEYS = frozenset({"id", "kind", "schedule", "path", "url", "mapping", "values", "convert", "defaults",
                         "freshness_days", "auth_env", "records", "settle_seconds", "timeout_seconds", "max_bytes",
-                        "per_page", "max_pages", "description", "demo"})
+                        "deadline_seconds", "allow_redirects_to", "per_page", "max_pages", "description", "demo"})
 SECRET_KEYS = frozenset({"token", "password", "secret", "api_key", "apikey", "authorization"})
 _SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 _HEADER = re.compile(r"\s*\[\[\s*sources\s*\]\]\s*(#.*)?$")
@@ -148,10 +149,60 @@ def _option_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple
                              f"convert {name} = {unit!r}: waits only, in {', '.join(CONVERSIONS)}"))
     if "demo" in entry and not isinstance(entry["demo"], bool):
         problems.append((at("demo"), "'demo' moet true of false zijn", "'demo' must be true or false"))
+    problems.extend(_time_problems(entry, at))
+    problems.extend(_redirect_problems(entry, at))
     freshness = entry.get("freshness_days")
     if freshness is not None and (not isinstance(freshness, int) or isinstance(freshness, bool) or freshness < 1):
         problems.append((at("freshness_days"), "'freshness_days' moet een geheel getal ≥ 1 zijn",
                          "'freshness_days' must be a whole number ≥ 1"))
+    return problems
+
+
+def _time_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple[int | None, str, str]]:
+    """timeout_seconds (per call) and deadline_seconds (the whole fetch): numbers above 0, the deadline not
+    shorter than the timeout."""
+    from .fetch import DEFAULT_DEADLINE_SECONDS
+    from .sources.feed import DEFAULT_TIMEOUT
+
+    timeout = entry.get("timeout_seconds", DEFAULT_TIMEOUT)
+    deadline = entry.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS)
+    problems = [(at(key), f"'{key}' moet een getal groter dan 0 zijn (seconden), niet {value!r}",
+                 f"'{key}' must be a number above 0 (seconds), not {value!r}")
+                for key, value in (("timeout_seconds", timeout), ("deadline_seconds", deadline))
+                if not _positive_number(value)]
+    if not problems and deadline < timeout:
+        problems.append((at("deadline_seconds" if "deadline_seconds" in entry else "timeout_seconds"),
+                         f"'deadline_seconds' ({deadline:g}) is korter dan 'timeout_seconds' ({timeout:g}); de "
+                         "deadline geldt voor het hele ophalen en moet minstens zo lang zijn",
+                         f"'deadline_seconds' ({deadline:g}) is shorter than 'timeout_seconds' ({timeout:g}); the "
+                         "deadline covers the whole fetch and must be at least as long"))
+    return problems
+
+
+def _positive_number(value: object) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and value > 0)
+
+
+def _redirect_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple[int | None, str, str]]:
+    """allow_redirects_to: a list of origins, each http(s)://host[:port] and nothing more."""
+    from .fetch import parse_origin
+
+    origins = entry.get("allow_redirects_to", [])
+    if not isinstance(origins, list):
+        return [(at("allow_redirects_to"), "'allow_redirects_to' moet een lijst van herkomsten zijn, zoals "
+                 '["https://ander.example"]', "'allow_redirects_to' must be a list of origins, like "
+                 '["https://other.example"]')]
+    problems = []
+    for origin in origins:
+        try:
+            parse_origin(origin)
+        except ValueError:
+            problems.append((at("allow_redirects_to"),
+                             f"'allow_redirects_to': {origin!r} is geen herkomst; schrijf http(s)://host of "
+                             "http(s)://host:poort, zonder pad, gebruiker of query",
+                             f"'allow_redirects_to': {origin!r} is not an origin; write http(s)://host or "
+                             "http(s)://host:port, without path, user or query"))
     return problems
 
 

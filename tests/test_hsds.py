@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +19,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from ingest.config import SourceConfig
+from ingest.fetch import FetchError
 from ingest.records import Extract, RowError, StructuralError
 from ingest.sources import FeedMemory
 from ingest.sources.hsds import HsdsSource
@@ -78,10 +80,14 @@ UNKNOWN_UNIT = "0c000000-0000-4000-8000-000000000099"
 # --- helpers -----------------------------------------------------------------------------------
 
 
-class PagedServer:
-    """A real HTTP server answering /services?page=N with the body set for page N (404 for others)."""
+Answer = Callable[[BaseHTTPRequestHandler], None]
 
-    def __init__(self, pages: dict[int, bytes]) -> None:
+
+class PagedServer:
+    """A real HTTP server answering /services?page=N with the body set for page N, or letting the answer set for
+    it reply (404 for others)."""
+
+    def __init__(self, pages: dict[int, bytes | Answer]) -> None:
         self.pages = pages
         self.requests: list[str] = []
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -105,6 +111,9 @@ class PagedServer:
                 parts = urlsplit(self.path)
                 number = int(parse_qs(parts.query).get("page", ["0"])[0])
                 body = server.pages.get(number) if parts.path == "/hsds/services" else None
+                if callable(body):
+                    body(self)
+                    return
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body or b"")))
@@ -121,7 +130,7 @@ class PagedServer:
 def serve() -> Iterator:
     servers: list[PagedServer] = []
 
-    def start(pages: dict[int, bytes]) -> PagedServer:
+    def start(pages: dict[int, bytes | Answer]) -> PagedServer:
         servers.append(PagedServer(pages))
         return servers[-1]
 
@@ -132,6 +141,27 @@ def serve() -> Iterator:
 
 def fixture_pages() -> dict[int, bytes]:
     return {number: path.read_bytes() for number, path in enumerate(PAGES, start=1)}
+
+
+def redirect_to(location: str) -> Answer:
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+    return answer
+
+
+def after(seconds: float, body: bytes) -> Answer:
+    """The page, after `seconds` of silence."""
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    return answer
 
 
 def batch_of(source: SourceConfig, tmp_path: Path):
@@ -269,6 +299,36 @@ def test_api_unreadable_capacity_attribute_is_a_row_error(serve, tmp_path):
     assert error.en.endswith(": attribute 'care_typ:trauma_care' in taxonomy capacity cannot be read (write "
                              "key:value, keys: care_type, target_group, framework, whole_family, violence_profile, "
                              "wait_days_intake, wait_days_treatment)")
+
+
+@pytest.mark.timeout(30)
+def test_api_page_redirects_follow_the_feed_rules(serve, tmp_path):
+    """A page may move within the API's own origin; a page redirecting elsewhere (here: the cloud metadata
+    address) fails the directory, naming the page and where it pointed."""
+    pages = fixture_pages()
+    server = serve({1: redirect_to("/hsds/services?page=101&per_page=2&full=true"), 101: pages[1], 2: pages[2]})
+    assert rows_by_number(batch_of(api_source(server.url), tmp_path).read()) == API_ROWS
+    hostile = serve({1: pages[1], 2: redirect_to("http://169.254.169.254/latest/meta-data")})
+    with pytest.raises(FetchError) as error:
+        batch_of(api_source(hostile.url, allow_redirects_to=["http://169.254.169.254"]), tmp_path)
+    page = f"{hostile.url}/services?page=2&per_page=2&full=true"
+    assert error.value.en == (f"Fetching {page} failed: the source redirects to http://169.254.169.254/latest/"
+                              "meta-data, which is refused: link-local address 169.254.169.254.")
+    assert not error.value.retryable and len(hostile.requests) == 2
+
+
+@pytest.mark.timeout(30)
+def test_api_deadline_covers_all_pages_together(serve, tmp_path):
+    """Each page comes within the timeout, but the directory as a whole does not come within deadline_seconds."""
+    pages = fixture_pages()
+    server = serve({1: after(0.9, pages[1]), 2: after(0.9, pages[2])})
+    started = time.monotonic()
+    with pytest.raises(FetchError) as error:
+        batch_of(api_source(server.url, timeout_seconds=1, deadline_seconds=1.5), tmp_path)
+    assert 1.4 <= time.monotonic() - started < 2.2
+    page = f"{server.url}/services?page=2&per_page=2&full=true"
+    assert error.value.en == f"Fetching {page} failed: no complete answer within 1.5 seconds (deadline_seconds)."
+    assert error.value.nl == f"Ophalen van {page} mislukt: geen volledig antwoord binnen 1,5 seconden (deadline_seconds)."
 
 
 # --- package form ------------------------------------------------------------------------------

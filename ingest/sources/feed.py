@@ -9,9 +9,10 @@ from typing import Iterator
 from queries.paths import DataPaths
 
 from ..config import SourceConfig
-from ..fetch import FetchError, fetch, parse_json
+from ..fetch import DEFAULT_DEADLINE_SECONDS, Deadline, FetchError, fetch, parse_json
 from ..privacy import personal_fields, refuse_personal
 from ..records import Extract, RawRow, RowError, StructuralError
+from ..values import as_text
 from . import Batch, FeedAnswer, FeedMemory
 
 DEFAULT_TIMEOUT = 10.0
@@ -36,7 +37,9 @@ class FeedSource:
         assert source.url is not None
         answer = fetch(source.url, etag=memory.etag, last_modified=memory.last_modified, token=token_of(source),
                        timeout=float(source.options.get("timeout_seconds", DEFAULT_TIMEOUT)),
-                       max_bytes=int(source.options.get("max_bytes", DEFAULT_MAX_BYTES)))
+                       max_bytes=int(source.options.get("max_bytes", DEFAULT_MAX_BYTES)),
+                       deadline=Deadline.after(float(source.options.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS))),
+                       allow_redirects_to=source.options.get("allow_redirects_to", ()))
         if answer.not_modified or answer.body is None:
             return
         body, content_type = answer.body, answer.content_type
@@ -60,12 +63,15 @@ def records_from_json(document: object, path: str | None, where: str) -> Extract
         kind = type(items).__name__
         raise StructuralError(f"{where}: verwacht een lijst met records, kreeg {kind}",
                               f"{where}: expected a list of records, got {kind}")
+    if not items:
+        raise StructuralError(f"{where}: de feed bevat geen records (een lege lijst)",
+                              f"{where}: the feed holds no records (an empty list)")
     refuse_personal(where, personal_fields(items))
     extract = Extract(file_name=where, header=[])
     seen: dict[str, None] = {}
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
-            extract.errors.append(RowError(number, None, str(item)[:100], f"record {number} is geen object",
+            extract.errors.append(RowError(number, None, as_text(item)[:100], f"record {number} is geen object",
                                            f"record {number} is not an object"))
             continue
         values = flatten(item)
@@ -83,7 +89,7 @@ def flatten(item: dict, prefix: str = "") -> dict[str, object]:
         if isinstance(value, dict):
             flat.update(flatten(value, f"{name}."))
         elif isinstance(value, list):
-            flat[name] = "; ".join("" if v is None else str(v) for v in value if not isinstance(v, (dict, list)))
+            flat[name] = "; ".join(as_text(v) for v in value if not isinstance(v, (dict, list)))
         else:
             flat[name] = value
     return flat

@@ -40,7 +40,7 @@ from typing import TypeVar
 from queries.paths import DataPaths
 
 from ..config import SourceConfig
-from ..fetch import fetch, parse_json
+from ..fetch import DEFAULT_DEADLINE_SECONDS, Deadline, fetch, parse_json
 from ..fields import FIELDS
 from ..privacy import personal_columns, personal_fields, refuse_personal, withheld
 from ..records import Extract, RawRow, RowError, StructuralError
@@ -216,11 +216,13 @@ def _api_batch(source: SourceConfig) -> Batch:
     per_page = _positive_option(source, "per_page", DEFAULT_PER_PAGE)
     max_pages = _positive_option(source, "max_pages", DEFAULT_MAX_PAGES)
     token = token_of(source)
+    deadline = Deadline.after(float(source.options.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS)))  # all pages
     digest, size, pages = hashlib.sha256(), 0, []
     for number in range(1, max_pages + 1):
         url = f"{base}/services?page={number}&per_page={per_page}&full=true"
         answer = fetch(url, token=token, timeout=float(source.options.get("timeout_seconds", DEFAULT_TIMEOUT)),
-                       max_bytes=int(source.options.get("max_bytes", DEFAULT_MAX_BYTES)))
+                       max_bytes=int(source.options.get("max_bytes", DEFAULT_MAX_BYTES)), deadline=deadline,
+                       allow_redirects_to=source.options.get("allow_redirects_to", ()))
         body = answer.body or b""
         page = _page(parse_json(body, answer.content_type, url), url)
         digest.update(body)
