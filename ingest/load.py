@@ -2,12 +2,13 @@
 
 Services and providers are upserted (attributes from the newest observation),
 observations are appended once per (service, valid_at, source), rejected rows
-and the run's ledger row are written with them.
+and the run's ledger row are written with them, and so is the put-away the batch
+owes after its commit (its file operations, listed until they are all done).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import duckdb
 import pandas as pd
@@ -82,6 +83,19 @@ INSERT INTO file_seen (source_id, content_hash, file_name, size_bytes, outcome, 
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id, content_hash) DO UPDATE SET file_name = excluded.file_name, outcome = excluded.outcome,
     run_id = excluded.run_id, seen_at = excluded.seen_at"""
+FILE_SEEN = """
+SELECT f.outcome, r.error_nl, r.error_en FROM file_seen AS f JOIN ingest_run AS r USING (run_id)
+WHERE f.source_id = ? AND f.content_hash = ?"""
+REJECTED_OF_RUN = """
+SELECT row_number, column_name, value, message_nl, message_en FROM rejected_row WHERE run_id = ?
+ORDER BY row_number NULLS FIRST, column_name NULLS FIRST, value NULLS FIRST, message_nl, message_en"""
+LIST_PUT_AWAY = """
+INSERT INTO pending_put_away (source_id, content_hash, file_name, stamp, inbox_file, base, run_id)
+VALUES (?, ?, ?, ?, ?, ?, ?)"""
+LISTED_PUT_AWAYS = """
+SELECT source_id, content_hash, file_name, stamp, inbox_file, base, run_id FROM pending_put_away
+WHERE source_id = ? ORDER BY stamp"""
+UNLIST_PUT_AWAY = "DELETE FROM pending_put_away WHERE source_id = ? AND content_hash = ? AND stamp = ?"
 UPSERT_FEED_STATE = """
 INSERT INTO feed_state (source_id, etag, last_modified, content_hash, fetched_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (source_id) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
@@ -107,6 +121,29 @@ class LoadResult:
     loaded: int
     unchanged: int
     rejected: list[RowError]
+
+
+@dataclass(frozen=True)
+class SeenFile:
+    """What the ledger did with a file's content: `loaded`, or `quarantined` (refused) with the error."""
+
+    outcome: str
+    error_nl: str | None
+    error_en: str | None
+
+
+@dataclass(frozen=True)
+class PutAway:
+    """The file operations a committed batch owes (migration 007): its inbox file to the archive or quarantine
+    as `base` (or only a scrubbed copy, or deleted), its report; listed until all are done."""
+
+    source_id: str
+    content_hash: str
+    file_name: str
+    stamp: datetime            # the batch's start: the time in the name of its rejected-rows report
+    inbox_file: str | None     # the file in the inbox; None for a feed answer or a file read in place
+    base: str | None           # the stamped name its file gets in archive/ or quarantine/
+    run_id: int | None         # the run whose rejected rows are reported; None for a refused or re-dropped file
 
 
 def register_source(con: duckdb.DuckDBPyConnection, source_id: str, kind: str, location: str,
@@ -189,10 +226,31 @@ def record_file(con: duckdb.DuckDBPyConnection, source_id: str, content_hash: st
     run(con, INSERT_FILE_SEEN, [source_id, content_hash, file_name, size, outcome, run_id, now])
 
 
-def file_loaded(con: duckdb.DuckDBPyConnection, source_id: str, content_hash: str) -> bool:
-    """Whether this content was loaded before (a quarantined file may be tried again)."""
-    return bool(scalar(con, "SELECT count(*) FROM file_seen WHERE source_id = ? AND content_hash = ? "
-                            "AND outcome = 'loaded'", [source_id, content_hash]))
+def seen_file(con: duckdb.DuckDBPyConnection, source_id: str, content_hash: str) -> SeenFile | None:
+    """What the ledger did with this file content before, or None when it is new."""
+    found = rows(con, FILE_SEEN, [source_id, content_hash])
+    return SeenFile(*found[0]) if found else None
+
+
+def rejected_of_run(con: duckdb.DuckDBPyConnection, run_id: int) -> list[RowError]:
+    """The rejected rows a run committed, in a fixed order (its report is the same however often written)."""
+    return [RowError(*row) for row in rows(con, REJECTED_OF_RUN, [run_id])]
+
+
+def list_put_away(con: duckdb.DuckDBPyConnection, item: PutAway) -> None:
+    run(con, LIST_PUT_AWAY, [item.source_id, item.content_hash, item.file_name, item.stamp, item.inbox_file,
+                             item.base, item.run_id])
+
+
+def listed_put_aways(con: duckdb.DuckDBPyConnection, source_id: str) -> list[PutAway]:
+    """The put-aways of a source that were listed but not finished (a kill interrupted them), oldest first."""
+    return [PutAway(source, content_hash, name, stamp.astimezone(timezone.utc), inbox_file, base, run_id)
+            for source, content_hash, name, stamp, inbox_file, base, run_id
+            in rows(con, LISTED_PUT_AWAYS, [source_id])]
+
+
+def unlist_put_away(con: duckdb.DuckDBPyConnection, item: PutAway) -> None:
+    run(con, UNLIST_PUT_AWAY, [item.source_id, item.content_hash, item.stamp])
 
 
 def feed_state(con: duckdb.DuckDBPyConnection, source_id: str) -> tuple[str | None, str | None, str | None]:

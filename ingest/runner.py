@@ -6,12 +6,18 @@ goes wrong with one source is recorded as a failed run and never stops others.
 Privacy (ingest/privacy.py): a file with personal data of clients is deleted after
 the commit, one with street addresses is kept only as a scrubbed copy, and BSN-like
 numbers are masked in every rejected row, report and error message.
+
+Crash windows: what a batch owes after its commit (moving or deleting its inbox file,
+its scrubbed copy, its report) is listed in the warehouse with the commit (for a refused
+or re-dropped file just before it) and unlisted when done. Each step is idempotent and
+written from what the warehouse committed, so the next run of the source finishes a
+listed put-away that a kill interrupted with every artefact once, identical to an
+uninterrupted run. A refused inbox file's content is refused once in the ledger.
 """
 from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -19,16 +25,19 @@ import duckdb
 
 from queries.db import rows, run
 from queries.paths import DataPaths
+from queries.text import printable
 from queries.warehouse import Warehouse
 
 from .config import SourceConfig
+from .crashpoints import reach
 from .fetch import FetchError
-from .load import (LoadResult, feed_state, file_loaded, load_records, next_run_id, record_feed_state, record_file,
-                   record_rejected, record_run, register_source)
-from .privacy import (PersonalDataError, ScrubbedCopy, address_columns, masked, masked_errors, personal_columns,
-                      personal_data_error, scrubbed_copy)
-from .quarantine import (archive_file, delete_personal_file, delete_unreadable_with_addresses, quarantine_file,
-                         write_rejected_report)
+from .load import (LoadResult, PutAway, feed_state, list_put_away, listed_put_aways, load_records, next_run_id,
+                   record_feed_state, record_file, record_rejected, record_run, register_source, rejected_of_run,
+                   seen_file, unlist_put_away)
+from .privacy import (ScrubbedCopy, address_columns, masked, masked_errors, personal_columns, personal_data_error,
+                      scrubbed_copy)
+from .quarantine import (archive_file, delete_personal_file, delete_unreadable_with_addresses, free_stamped_name,
+                         quarantine_file, write_rejected_report)
 from .records import Extract, StructuralError
 from .tabular import sniff_header
 from .signals import SUBMISSION_KIND, CheckedSignal, check_signal, load_signal
@@ -42,6 +51,10 @@ REFERENCE_TARGET_GROUPS = "SELECT target_group, label_nl, label_en FROM target_g
 REFERENCE_MUNICIPALITIES = "SELECT gemeente_code, name FROM municipality"
 UPDATE_NEXT_RUN = "UPDATE source SET next_run_at = ? WHERE source_id = ?"
 REFERENCE_REGIONS = "SELECT level, region_code FROM region WHERE level <> 'gemeente'"
+REFUSED_BEFORE = ("{name}: deze inhoud is al eerder geweigerd; weer weggezet zoals de eerste keer (zie het rapport in "
+                  "quarantaine) / this content was refused before; put away again as the first time (see its report "
+                  "in quarantine)")
+UNEXPECTED_SHOWN = 200
 
 
 @dataclass
@@ -62,7 +75,7 @@ class RunSummary:
         self.rejected += rejected
         self.unchanged += unchanged
         if message:
-            self.messages.append(message)
+            self.messages.append(printable(message))
 
     def line(self) -> str:
         text = (f"{self.source_id}: {self.status} — geladen/loaded {self.loaded}, afgewezen/rejected {self.rejected}, "
@@ -88,6 +101,7 @@ class SourceRunner:
         summary = RunSummary(source.id)
         started = datetime.now(timezone.utc)
         try:
+            self._finish_put_aways(source)
             memory = self._memory(source)
             batches = list(kind_of(source).batches(source, self.paths, memory, started))
         except (FetchError, StructuralError) as error:
@@ -96,7 +110,7 @@ class SourceRunner:
             return summary
         except Exception as error:  # a bug or an unreadable folder: record it, never stop the other sources
             log.exception("source %s failed", source.id)
-            self._record_failure(source, started, None, None, f"Onverwachte fout: {error}", f"Unexpected error: {error}")
+            self._record_failure(source, started, None, None, *unexpected(error))
             summary.add("failed", message=str(error))
             return summary
         if not batches:
@@ -107,10 +121,12 @@ class SourceRunner:
 
     def _run_batch(self, source: SourceConfig, batch: Batch, summary: RunSummary) -> None:
         started = datetime.now(timezone.utc)
-        if self._seen(source, batch):
+        seen = self._seen(source, batch)
+        if seen is not None and batch.inbox_file is not None:
+            self._put_away_again(source, batch, started, seen, summary)
+            return
+        if seen == "loaded":
             self._record_unchanged(source, started, batch)
-            if batch.inbox_file is not None:
-                self._archive_again(source, batch, started)
             summary.add("unchanged")
             return
         extract: Extract | None = None
@@ -119,15 +135,15 @@ class SourceRunner:
             validated = self._validate(source, extract, started)
         except StructuralError as error:
             masked(error)
+            listed = self._list(source, batch, started) if batch.inbox_file is not None else None
             self._record_failure(source, started, batch, "quarantined", error.nl, error.en)
-            if batch.inbox_file is not None:
-                self._put_refused_away(source, batch, started, error, extract)
+            if listed is not None:
+                self._put_away(source, listed, batch, extract)
             summary.add("failed", message=error.message())
             return
         except Exception as error:
             log.exception("source %s: batch %s failed", source.id, batch.name)
-            self._record_failure(source, started, None, None, f"Onverwachte fout: {error}",
-                                 f"Unexpected error: {error}\n{traceback.format_exc(limit=3)}")
+            self._record_failure(source, started, None, None, *unexpected(error))
             summary.add("failed", message=str(error))
             return
         rows_in = len(extract.rows) + len({e.row for e in extract.errors})
@@ -144,48 +160,111 @@ class SourceRunner:
                 record_run(con, run_id, source.id, started, now, status, rows_in, result.loaded, rejected_rows,
                            batch.name, batch.content_hash, None)
                 self._remember(con, source, batch, "loaded", run_id, now)
+                owes = batch.inbox_file is not None or rejected   # a file to put away, or a report to write
+                listed = self._put_away_of(source, batch, started, run_id) if owes else None
+                if listed is not None:
+                    list_put_away(con, listed)
         except Exception as error:  # rolled back: nothing of this batch is stored; the file stays in the inbox
             log.exception("source %s: loading %s failed", source.id, batch.name)
-            self._record_failure(source, started, None, None, f"Onverwachte fout bij het laden: {error}",
-                                 f"Unexpected error while loading: {error}")
+            self._record_failure(source, started, None, None, *unexpected(error, while_loading=True))
             summary.add("failed", message=str(error))
             return
         self.publish_requested.set()
-        if batch.inbox_file is not None:
-            copy = scrubbed_copy(extract, validated.dropped_columns, validated.masked_columns) \
-                if isinstance(validated, Validated) else None
-            archive_file(self.paths, source.id, batch.inbox_file, started, copy)
-        if rejected:
-            write_rejected_report(self.paths, source.id, batch.name, started, rejected)
+        if listed is not None:
+            self._put_away(source, listed, batch if batch.inbox_file is not None else None, extract)
         summary.add(status, result.loaded, rejected_rows, result.unchanged)
         log.info("source %s: %s %s loaded=%d rejected=%d", source.id, batch.name, status, result.loaded,
                  rejected_rows)
 
-    def _archive_again(self, source: SourceConfig, batch: Batch, started: datetime) -> None:
-        """A file loaded before, dropped again: archived as the first time (scrubbed when that was)."""
-        assert batch.inbox_file is not None
-        extract = self._readable(source, batch)
-        personal = personal_columns(extract.header) if extract else []
+    def _put_away_again(self, source: SourceConfig, batch: Batch, started: datetime, seen: str,
+                        summary: RunSummary) -> None:
+        """An inbox file whose content the ledger knows (dropped again, or left behind): put away as the first
+        time, never loaded again nor refused a second time; a loaded file's new drop is recorded as unchanged."""
+        listed = self._list(source, batch, started)
+        if seen == "loaded":
+            self._record_unchanged(source, started, batch)
+            summary.add("unchanged")
+        else:
+            summary.add("unchanged", message=REFUSED_BEFORE.format(name=batch.name))
+        self._put_away(source, listed, batch)
+
+    def _put_away_of(self, source: SourceConfig, batch: Batch, started: datetime, run_id: int | None) -> PutAway:
+        """What a batch owes after its commit; its file's name in archive or quarantine is fixed here."""
+        inbox_file = batch.inbox_file
+        base = free_stamped_name(self.paths, source.id, batch.name, started) if inbox_file is not None else None
+        return PutAway(source.id, batch.content_hash, batch.name, started,
+                       str(inbox_file) if inbox_file is not None else None, base, run_id)
+
+    def _list(self, source: SourceConfig, batch: Batch, started: datetime) -> PutAway:
+        """List an inbox file's put-away before the commit it follows (a refusal, an unchanged run): a kill in
+        between leaves it listed; a refusal that never committed is then unlisted (see `_put_away`)."""
+        listed = self._put_away_of(source, batch, started, None)
+        with self.warehouse.transaction() as con:
+            list_put_away(con, listed)
+        return listed
+
+    def _finish_put_aways(self, source: SourceConfig) -> None:
+        """Finish the put-aways of this source that a kill interrupted after their commit."""
+        with self.warehouse.lock:
+            listed = listed_put_aways(self.warehouse.con, source.id)
+        in_inbox = self._inbox_batches(source) if any(item.inbox_file for item in listed) else {}
+        for item in listed:
+            log.info("source %s: finishing the interrupted put-away of %s", source.id, item.file_name)
+            self._put_away(source, item, in_inbox.get((item.inbox_file, item.content_hash)))
+
+    def _inbox_batches(self, source: SourceConfig) -> dict[tuple[str, str], Batch]:
+        """The files in the source's inbox now, by path and content hash."""
+        batches = kind_of(source).batches(source, self.paths, FeedMemory(None, None, None), datetime.now(timezone.utc))
+        return {(str(batch.inbox_file), batch.content_hash): batch for batch in batches if batch.inbox_file is not None}
+
+    def _put_away(self, source: SourceConfig, listed: PutAway, batch: Batch | None,
+                  extract: Extract | None = None) -> None:
+        """Do the file operations a committed batch owes, from what the warehouse holds, then unlist them. Done
+        again after a kill, each ends the same way; `batch` is its inbox file while that is still there."""
+        reach("committed")
+        with self.warehouse.lock:
+            seen = seen_file(self.warehouse.con, source.id, listed.content_hash)
+            rejected = rejected_of_run(self.warehouse.con, listed.run_id) if listed.run_id is not None else []
+        if seen is not None and seen.outcome == "quarantined":
+            if batch is not None:   # else it is gone: its report was written before it was moved or deleted
+                self._put_refused_away(source, listed, batch, StructuralError(seen.error_nl, seen.error_en),
+                                       extract)
+        elif seen is not None or listed.run_id is not None:   # else: listed for a refusal that never committed
+            if rejected:
+                write_rejected_report(self.paths, source.id, listed.file_name, listed.stamp, rejected)
+            if batch is not None:
+                self._archive(source, listed, batch, extract)
+        reach("put-away")
+        with self.warehouse.transaction() as con:
+            unlist_put_away(con, listed)
+
+    def _archive(self, source: SourceConfig, listed: PutAway, batch: Batch, extract: Extract | None) -> None:
+        """A loaded inbox file to the archive (only a scrubbed copy when it had addresses or BSNs); deleted with a
+        report when it has a column now known as personal data."""
+        assert batch.inbox_file is not None and listed.base is not None
+        extract = extract if extract is not None else self._readable(source, batch)
+        personal = personal_columns(extract.header) if extract is not None else []
         if personal:
-            delete_personal_file(self.paths, source.id, batch.inbox_file, started,
+            delete_personal_file(self.paths, source.id, batch.inbox_file, listed.base,
                                  personal_data_error(batch.name, personal), personal)
             return
-        archive_file(self.paths, source.id, batch.inbox_file, started, self._copy_of(source, extract))
+        archive_file(self.paths, source.id, batch.inbox_file, listed.base, self._copy_of(source, extract))
 
-    def _put_refused_away(self, source: SourceConfig, batch: Batch, started: datetime, error: StructuralError,
+    def _put_refused_away(self, source: SourceConfig, listed: PutAway, batch: Batch, error: StructuralError,
                           extract: Extract | None) -> None:
         """A refused inbox file: deleted when it holds personal data or is unreadable with addresses, else
         quarantined (as a scrubbed copy when it had addresses)."""
-        assert batch.inbox_file is not None
+        assert batch.inbox_file is not None and listed.base is not None
+        extract = extract if extract is not None else self._readable(source, batch)
         header = extract.header if extract is not None else sniff_header(batch.inbox_file) or []
-        personal = error.columns if isinstance(error, PersonalDataError) else personal_columns(header)
+        personal = personal_columns(header)
         if personal:
-            delete_personal_file(self.paths, source.id, batch.inbox_file, started, error, personal)
+            delete_personal_file(self.paths, source.id, batch.inbox_file, listed.base, error, personal)
         elif extract is None and address_columns(header):
-            delete_unreadable_with_addresses(self.paths, source.id, batch.inbox_file, started, error,
+            delete_unreadable_with_addresses(self.paths, source.id, batch.inbox_file, listed.base, error,
                                              address_columns(header))
         else:
-            quarantine_file(self.paths, source.id, batch.inbox_file, started, error,
+            quarantine_file(self.paths, source.id, batch.inbox_file, listed.base, error,
                             self._copy_of(source, extract))
 
     @staticmethod
@@ -222,11 +301,13 @@ class SourceRunner:
         with self.warehouse.lock:
             return FeedMemory(*feed_state(self.warehouse.con, source.id))
 
-    def _seen(self, source: SourceConfig, batch: Batch) -> bool:
+    def _seen(self, source: SourceConfig, batch: Batch) -> str | None:
+        """What the ledger did with this content before: `loaded`, `quarantined` (refused) or None (new)."""
         with self.warehouse.lock:
             if batch.feed is not None:
-                return feed_state(self.warehouse.con, source.id)[2] == batch.content_hash
-            return file_loaded(self.warehouse.con, source.id, batch.content_hash)
+                return "loaded" if feed_state(self.warehouse.con, source.id)[2] == batch.content_hash else None
+            seen = seen_file(self.warehouse.con, source.id, batch.content_hash)
+            return seen.outcome if seen is not None else None
 
     def _reference(self) -> Reference:
         with self.warehouse.lock:
@@ -276,6 +357,7 @@ class SourceRunner:
 
     def _record_failure(self, source: SourceConfig, started: datetime, batch: Batch | None, outcome: str | None,
                         nl: str, en: str) -> None:
+        nl, en = printable(nl), printable(en)
         with self.warehouse.transaction() as con:
             now = datetime.now(timezone.utc)
             self._register(con, source, now)
@@ -285,6 +367,16 @@ class SourceRunner:
             if batch is not None and outcome is not None and batch.feed is None:
                 record_file(con, source.id, batch.content_hash, batch.name, batch.size, outcome, run_id, now)
         self.publish_requested.set()
+
+
+def unexpected(error: Exception, while_loading: bool = False) -> tuple[str, str]:
+    """What the ledger says of a fault that is not the provider's: its kind and first line, never a
+    traceback (that is in the ingest log)."""
+    first = printable(str(error).splitlines()[0] if str(error) else "")[:UNEXPECTED_SHOWN]
+    what = f"{type(error).__name__}{': ' + first if first else ''}"
+    where_nl, where_en = (" bij het laden", " while loading") if while_loading else ("", "")
+    return (f"Onverwachte fout{where_nl} ({what}); de details staan in het log van het ingest-proces",
+            f"Unexpected error{where_en} ({what}); the details are in the log of the ingest process")
 
 
 def _rules(source: SourceConfig) -> SourceRules:

@@ -13,9 +13,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from queries.paths import DataPaths
+from queries.text import log_in_one_line
 from queries.warehouse import Warehouse
 
 from .config import SourceConfig, load_sources
+from .quarantine import remove_partial_copies
 from .reference_load import initialise
 from .runner import RunSummary, SourceRunner
 from .schedule import TIMEZONE, build_trigger
@@ -31,12 +33,13 @@ LEDGER_PUBLISH_SECONDS = 60
 
 def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | None = None) -> int:
     """Run the scheduler until stopped, or (with `once`) run sources now and report. Exit code 1 when one failed."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log_in_one_line()
     for noisy in ("apscheduler", "httpx"):   # our own lines say what each run did
         logging.getLogger(noisy).setLevel(logging.WARNING)
     sources = with_builtin_sources(load_sources(config_path), paths)
     with IngestLock(paths.ingest_lock), Warehouse(paths) as warehouse:
         initialise(warehouse)
+        remove_partial_copies(paths)   # of copies and reports a kill interrupted; each source's first run redoes them
         runner = SourceRunner(warehouse, paths)
         if once is not None:
             return _run_once(runner, _select(sources, once))

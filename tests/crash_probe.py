@@ -7,8 +7,10 @@ files in plan order, one per loop, each atomically (written as NAME.part, dated 
 the past, then renamed), and after each drop runs the (only) source of CONFIG
 through the real SourceRunner. A file counts as dropped when its name is in the
 inbox or in the archive, so a restarted probe carries on where the killed one
-stopped. Without --finish it keeps running (idle runs once all is dropped) until it
-is killed; with --finish it stops after the run that follows the last drop.
+stopped. Like `capacity ingest`, it first removes the `.part` files a kill left in
+archive/ and quarantine/. Without --finish it keeps running (idle runs once all is
+dropped) until it is killed; with --finish it stops after the run that follows the
+last drop.
 
 Progress lines on stdout: `opening`, `ready`, `drop NAME`, `run`,
 `done STATUS LOADED REJECTED UNCHANGED`, `finished`.
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 
 from ingest.config import load_sources
+from ingest.quarantine import remove_partial_copies
 from ingest.runner import SourceRunner
 from ingest.sources.files import inbox_of
 from queries.paths import DataPaths
@@ -63,6 +66,7 @@ def main(data_dir: str, config: str, plan_file: str, finish: bool) -> None:
     archive = paths.archive / source.id
     emit("opening")
     with Warehouse(paths) as warehouse:
+        remove_partial_copies(paths)
         emit("ready")
         runner = SourceRunner(warehouse, paths)
         while True:

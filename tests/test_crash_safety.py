@@ -4,10 +4,14 @@ A child process (crash_probe.py) drops prepared CSV files into a file source's i
 one by one and loads each through the real SourceRunner. The test kills it at
 random moments (seeded), checks the warehouse after every kill (read-only, so the
 next child replays DuckDB's WAL itself), restarts it, and finally lets a clean run
-finish. Afterwards every file was loaded exactly once and ended in the archive.
+finish. Afterwards every file was loaded exactly once and ended in the archive, and
+its rejected-rows report exists once, whole (a kill between a commit and the report
+is finished by the next run). tests/hostile/test_hostile_crash_windows.py kills inside
+each of those windows on purpose.
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import random
@@ -43,6 +47,7 @@ PROBE = REPO / "tests" / "crash_probe.py"
 HEADER = ("service_id,service_name,provider_name,care_type,target_groups,service_area,valid_at,unit,maximum,"
           "available,waiting_count")
 ARCHIVED_NAME = re.compile(r"\d{8}T\d{6}Z-(.+)")
+REPORT_NAME = re.compile(r"\d{8}T\d{6}Z-(.+)\.afgewezen\.csv")
 
 
 def file_name(index: int) -> str:
@@ -129,6 +134,16 @@ def archived(paths: DataPaths) -> list[str]:
     return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
 
 
+def reports(paths: DataPaths) -> dict[str, list[list[str]]]:
+    """The rejected-rows reports in quarantine, by the name of their file (each must be there once)."""
+    found: dict[str, list[list[str]]] = {}
+    for path in sorted((paths.quarantine / SOURCE_ID).glob("*.afgewezen.csv")):
+        name = REPORT_NAME.fullmatch(path.name).group(1)
+        assert name not in found, f"{name} has two reports"
+        found[name] = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    return found
+
+
 def check_consistent(paths: DataPaths, hashes: dict[str, str], when: str) -> dict[str, int]:
     """The invariants that must hold after any crash; returns observations per file prefix."""
     with ReadOnly(paths) as query:
@@ -173,6 +188,10 @@ def _check_consistent(query: ReadOnly, paths: DataPaths, hashes: dict[str, str],
     in_archive = [ARCHIVED_NAME.fullmatch(name).group(1) for name in archived(paths)]
     assert not in_inbox & set(in_archive), f"{when}: both in inbox and archive: {in_inbox & set(in_archive)}"
     assert len(in_archive) == len(set(in_archive)), f"{when}: archived twice: {Counter(in_archive)}"
+    # a report is written whole (never a part of one), once, and only for a committed file
+    for name, lines in reports(paths).items():
+        assert hashes[name] in seen, f"{when}: a report of {name}, which was never committed"
+        assert len(lines) == 1 + len(INVALID_ROWS), f"{when}: the report of {name} is not whole: {lines}"
     return per_file
 
 
@@ -265,3 +284,12 @@ def check_final(query: ReadOnly, data_paths: DataPaths, hashes: dict[str, str], 
         original = ARCHIVED_NAME.fullmatch(name).group(1)
         assert sha256((data_paths.archive / SOURCE_ID / name).read_bytes()).hexdigest() == hashes[original]
     assert not list(data_paths.quarantine.glob(f"{SOURCE_ID}/*.fout.txt"))
+    # every loaded file has its rejected-rows report, the same for all (the same three rows are wrong in each),
+    # also when a kill fell between its commit and the report; nothing is left half done
+    written = reports(data_paths)
+    assert sorted(written) == [file_name(index) for index in range(FILES)]
+    assert [(int(line[0]), line[1]) for line in written[file_name(0)][1:]] == [
+        (row + 2, column) for row, column in sorted(INVALID_ROWS.items())]
+    assert all(lines == written[file_name(0)] for lines in written.values())
+    assert not [path for folder in (data_paths.archive, data_paths.quarantine) for path in folder.rglob("*.part")]
+    assert query("SELECT count(*) FROM pending_put_away")[0][0] == 0

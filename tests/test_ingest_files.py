@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from ingest import crashpoints
 from ingest_support import drop, ingest_bytes, run_source, write_config
 from queries.paths import DataPaths
 from support import REPO
@@ -188,6 +189,62 @@ def test_redropped_renamed_or_touched_files_load_nothing_new(data_paths: DataPat
     assert third.query("SELECT count(*) FROM capacity_observation") == [(2,)]
     assert len(list((data_paths.archive / "provider-a").iterdir())) == 3
     assert not any((data_paths.inbox / "provider-a").iterdir())
+
+
+@pytest.mark.parametrize("header, line, kept", [
+    (HEADER.replace("care_type,", ""), "S1,A,P,child,GM0014,2026-11-24,place,5,1",
+     ["again.csv", "again.csv.fout.txt", "k.csv", "k.csv.fout.txt"]),
+    (HEADER + ",geboortedatum", "S1,A,P,shelter,child,GM0014,2026-11-24,place,5,1,01-02-1990",
+     ["again.csv.fout.txt", "k.csv.fout.txt"])], ids=["quarantined", "personal-data-deleted"])
+def test_a_refused_file_dropped_again_is_put_away_as_the_first_time_and_refused_once(
+        data_paths: DataPaths, tmp_path: Path, header: str, line: str, kept: list[str]) -> None:
+    config = write_config(tmp_path)
+    content = csv_bytes(line, header=header)
+    drop(data_paths, "k.csv", content)
+    first = run_source(data_paths, config)
+    drop(data_paths, "again.csv", content)
+    again = run_source(data_paths, config)
+    assert (first.summary.status, again.summary.status) == ("failed", "unchanged")
+    assert "this content was refused before; put away again as the first time" in again.summary.messages[0]
+    # one failed run in the ledger for that content, however often it is sent
+    assert again.query("SELECT status, file_name FROM ingest_run WHERE content_hash IS NOT NULL") == [
+        ("failed", "k.csv")]
+    quarantine = data_paths.quarantine / "provider-a"
+    assert sorted(path.name[17:] for path in quarantine.iterdir()) == kept
+    reports = {path.name[17:]: path.read_text(encoding="utf-8") for path in quarantine.glob("*.fout.txt")}
+    # the same refusal in the same words (the ledger's), only the name of the file sent again differs
+    assert reports["again.csv.fout.txt"].replace("again.csv", "k.csv") == reports["k.csv.fout.txt"]
+    assert not any((data_paths.inbox / "provider-a").iterdir()) and not (data_paths.archive / "provider-a").exists()
+
+
+class Killed(BaseException):
+    """What SIGKILL does at a crash point, inside this one test process: nothing after it runs."""
+
+
+def kill(pid: int, sig: int) -> None:
+    raise Killed(pid, sig)
+
+
+def test_a_report_a_kill_kept_from_being_written_is_written_by_the_next_run(data_paths: DataPaths, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    in_place = tmp_path / "verslag.csv"      # a file read in place: only its report is owed after the commit
+    in_place.write_bytes(csv_bytes("S40,A,P,shelter,child,GM0014,2026-11-24,place,5,1",
+                                   "S41,B,P,shelter,child,GM0014,2026-11-24,place,5,9"))
+    config = write_config(tmp_path, f'path = "{in_place}"')
+    monkeypatch.setenv(crashpoints.ENVIRONMENT_VARIABLE, "committed")
+    monkeypatch.setattr(crashpoints.os, "kill", kill)
+    with pytest.raises(Killed):
+        run_source(data_paths, config)
+    quarantine = data_paths.quarantine / "provider-a"
+    assert not quarantine.exists()
+    monkeypatch.delenv(crashpoints.ENVIRONMENT_VARIABLE)
+    again = run_source(data_paths, config)
+    (report,) = quarantine.iterdir()
+    ((started,),) = again.query("SELECT started_at FROM ingest_run WHERE status = 'partial'")
+    assert report.name == f"{started.astimezone(UTC):%Y%m%dT%H%M%SZ}-verslag.csv.afgewezen.csv"
+    assert report.read_text(encoding="utf-8-sig").splitlines()[1:] == [
+        "3;available;9;beschikbaar (9) is groter dan maximum (5);available (9) is greater than maximum (5)"]
+    assert again.query("SELECT count(*) FROM pending_put_away") == [(0,)] and in_place.exists()
 
 
 def test_a_file_still_being_written_is_not_picked_up(data_paths: DataPaths, tmp_path: Path) -> None:

@@ -31,6 +31,16 @@ def test_applying_twice_is_a_no_op(tmp_path: Path) -> None:
     assert rows(con, "SELECT count(*) FROM schema_migration")[0][0] == len(available_migrations())
 
 
+def test_the_put_away_listing_of_007_run_again_changes_nothing(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_migrations(con)
+    run(con, "INSERT INTO pending_put_away VALUES ('s', ?, 'a.csv', now(), NULL, NULL, 1)", ["0" * 64])
+    (listing,) = [migration for migration in available_migrations() if migration.version == 7]
+    for statement in con.extract_statements(listing.sql):
+        con.execute(statement).complete()
+    assert rows(con, "SELECT source_id, file_name, run_id FROM pending_put_away") == [("s", "a.csv", 1)]
+
+
 def test_warehouse_from_a_newer_version_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     paths = DataPaths(tmp_path / "data")
     Warehouse(paths).close()
