@@ -64,6 +64,19 @@ INSERT_AREAS = """
 INSERT INTO service_area (service_id, area_level, area_code)
 SELECT DISTINCT service_id, area_level, area_code FROM batch_areas
 WHERE service_id IN (SELECT service_id FROM changed_services)"""
+SUPERSEDE_OBSERVATIONS = """
+INSERT INTO superseded_observation
+SELECT o.service_id, o.valid_at, o.source_id, o.unit, o.maximum, o.available, o.status, o.waiting_count,
+       o.wait_days_intake, o.wait_days_treatment, o.run_id, o.ingested_at, ?, ?
+FROM capacity_observation AS o
+JOIN batch_corrections AS c ON c.service_id = o.service_id AND c.valid_at = o.valid_at AND o.source_id = ?"""
+DELETE_SUPERSEDED = """
+DELETE FROM capacity_observation AS o
+USING batch_corrections AS c
+WHERE c.service_id = o.service_id AND c.valid_at = o.valid_at AND o.source_id = ?"""
+STAGE_CORRECTIONS = """
+CREATE OR REPLACE TEMP TABLE batch_corrections AS
+SELECT service_id, valid_at FROM batch_observations WHERE row IN (SELECT unnest(?::INTEGER[]))"""
 INSERT_OBSERVATIONS = """
 INSERT INTO capacity_observation (service_id, valid_at, source_id, unit, maximum, available, status, waiting_count,
                                   wait_days_intake, wait_days_treatment, run_id, ingested_at)
@@ -110,7 +123,8 @@ UPDATE service SET first_valid_at = f.first_valid_at
 FROM (SELECT service_id, min(valid_at) AS first_valid_at FROM capacity_observation GROUP BY service_id) AS f
 WHERE service.service_id = f.service_id"""
 BATCH_TABLES = ("batch_observations", "batch_services", "batch_providers", "batch_areas", "batch_rejected",
-                "changed_services")
+                "changed_services", "batch_corrections")
+TEMPORARY_TABLES = ("changed_services", "batch_corrections")   # made with SQL; the others are registered frames
 
 OBSERVATION_COLUMNS = ["row", "service_id", "valid_at", "unit", "maximum", "available", "status", "waiting_count",
                        "wait_days_intake", "wait_days_treatment"]
@@ -121,6 +135,7 @@ class LoadResult:
     loaded: int
     unchanged: int
     rejected: list[RowError]
+    corrected: int = 0   # of `loaded`: figures that replaced other figures for the same service and moment
 
 
 @dataclass(frozen=True)
@@ -158,30 +173,28 @@ def next_run_id(con: duckdb.DuckDBPyConnection) -> int:
 
 def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, records: list[Record],
                  now: datetime) -> LoadResult:
-    """Upsert services/providers and append observations; rows that clash with stored data are rejected."""
+    """Upsert services/providers and append observations; rows that clash with stored data are rejected. A
+    service and moment loaded before with other figures is a correction: the new figures replace them and the
+    old ones move to superseded_observation (identical ones change nothing)."""
     if not records:
         return LoadResult(0, 0, [])
-    by_row = {record.row: record for record in records}
     _stage(con, records)
     try:
         rejected = _foreign_services(con, source_id, records)
-        unchanged_rows: list[int] = []
-        for row, same in rows(con, EXISTING_OBSERVATIONS, [source_id]):
-            if same:
-                unchanged_rows.append(row)
-            elif row not in {error.row for error in rejected}:
-                record = by_row[row]
-                rejected.append(RowError(row, "valid_at", f"{record.valid_at:%Y-%m-%d %H:%M}",
-                                         f"voor dienst {record.service_id} is op dit peilmoment al een ander cijfer "
-                                         "geladen; stuur een correctie met een nieuw peilmoment",
-                                         f"different figures for service {record.service_id} at this moment were "
-                                         "already loaded; send a correction with a new moment"))
-        skip = {error.row for error in rejected} | set(unchanged_rows)
+        refused = {error.row for error in rejected}
+        existing = [(row, same) for row, same in rows(con, EXISTING_OBSERVATIONS, [source_id]) if row not in refused]
+        unchanged_rows = [row for row, same in existing if same]
+        corrections = [row for row, same in existing if not same]
+        skip = refused | set(unchanged_rows)
         if skip:
             kept = [record for record in records if record.row not in skip]
             if not kept:
                 return LoadResult(0, len(unchanged_rows), rejected)
             _stage(con, kept)
+        if corrections:
+            run(con, STAGE_CORRECTIONS, [corrections])
+            run(con, SUPERSEDE_OBSERVATIONS, [now, run_id, source_id])
+            run(con, DELETE_SUPERSEDED, [source_id])
         run(con, "CREATE OR REPLACE TEMP TABLE changed_services AS " + CHANGED_SERVICES)
         run(con, UPSERT_PROVIDERS, [source_id])
         run(con, UPSERT_SERVICES, [source_id])
@@ -191,7 +204,7 @@ def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
         run(con, KEEP_FIRST_VALID_AT)
     finally:
         _unstage(con)
-    return LoadResult(int(loaded), len(unchanged_rows), rejected)
+    return LoadResult(int(loaded), len(unchanged_rows), rejected, len(corrections))
 
 
 def refresh_first_valid_at(con: duckdb.DuckDBPyConnection) -> None:
@@ -315,9 +328,9 @@ def _stage(con: duckdb.DuckDBPyConnection, records: list[Record]) -> None:
 
 def _unstage(con: duckdb.DuckDBPyConnection) -> None:
     for name in BATCH_TABLES:
-        if name == "changed_services":
+        if name in TEMPORARY_TABLES:
             try:
-                run(con, "DROP TABLE IF EXISTS changed_services")
+                run(con, f"DROP TABLE IF EXISTS {name}")
             except duckdb.TransactionException:
                 pass  # the transaction failed; its rollback drops the temporary table
         else:

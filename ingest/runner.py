@@ -66,20 +66,25 @@ class RunSummary:
     loaded: int = 0
     rejected: int = 0
     unchanged: int = 0
+    corrected: int = 0
     messages: list[str] = field(default_factory=list)
 
-    def add(self, status: str, loaded: int = 0, rejected: int = 0, unchanged: int = 0, message: str = "") -> None:
+    def add(self, status: str, loaded: int = 0, rejected: int = 0, unchanged: int = 0, message: str = "",
+            corrected: int = 0) -> None:
         order = ["unchanged", "ok", "partial", "failed"]
         self.status = max(self.status, status, key=order.index)
         self.loaded += loaded
         self.rejected += rejected
         self.unchanged += unchanged
+        self.corrected += corrected
         if message:
             self.messages.append(printable(message))
 
     def line(self) -> str:
         text = (f"{self.source_id}: {self.status} — geladen/loaded {self.loaded}, afgewezen/rejected {self.rejected}, "
                 f"ongewijzigd/unchanged {self.unchanged}")
+        if self.corrected:
+            text += f", waarvan correcties/of which corrections {self.corrected}"
         return text + "".join(f"\n    {message}" for message in self.messages)
 
 
@@ -172,9 +177,9 @@ class SourceRunner:
         self.publish_requested.set()
         if listed is not None:
             self._put_away(source, listed, batch if batch.inbox_file is not None else None, extract)
-        summary.add(status, result.loaded, rejected_rows, result.unchanged)
-        log.info("source %s: %s %s loaded=%d rejected=%d", source.id, batch.name, status, result.loaded,
-                 rejected_rows)
+        summary.add(status, result.loaded, rejected_rows, result.unchanged, corrected=result.corrected)
+        log.info("source %s: %s %s loaded=%d rejected=%d corrected=%d", source.id, batch.name, status, result.loaded,
+                 rejected_rows, result.corrected)
 
     def _put_away_again(self, source: SourceConfig, batch: Batch, started: datetime, seen: str,
                         summary: RunSummary) -> None:

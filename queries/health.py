@@ -78,5 +78,30 @@ def recent_rejections(cur: duckdb.DuckDBPyConnection, per_source: int = 20) -> l
     return [Rejection(*row) for row in result.fetchall()]
 
 
+@dataclass(frozen=True)
+class Correction:
+    """A figure replaced by a later load of the same service and moment (the old one kept for audit)."""
+
+    source_id: str
+    service_id: str
+    service_name: str | None
+    valid_at: datetime
+    superseded_at: datetime
+    superseded_by_run: int
+    maximum_before: int | None
+    available_before: int | None
+    waiting_before: int | None
+    status_before: str
+    maximum_now: int | None
+    available_now: int | None
+    waiting_now: int | None
+    status_now: str | None
+
+
+def recent_corrections(cur: duckdb.DuckDBPyConnection, limit: int = 50) -> list[Correction]:
+    """The most recent corrections, newest first."""
+    return [Correction(*row) for row in cur.execute(sql_file("recent_corrections"), {"limit": limit}).fetchall()]
+
+
 def next_runs(cur: duckdb.DuckDBPyConnection) -> dict[str, datetime | None]:
     return dict(cur.execute(sql_file("next_runs")).fetchall())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -10,9 +11,12 @@ import pytest
 from openpyxl import Workbook
 
 from ingest import crashpoints
+from access_site import routing_body, routing_output
 from ingest_support import drop, ingest_bytes, run_source, write_config
 from queries.paths import DataPaths
-from support import REPO
+from queries.warehouse import Warehouse
+from support import REPO, dashboard
+from web_client import Visitor
 
 HEADER = "service_id,service_name,provider_name,care_type,target_groups,service_area,valid_at,unit,maximum,available"
 UTC = timezone.utc
@@ -259,18 +263,34 @@ def test_a_file_still_being_written_is_not_picked_up(data_paths: DataPaths, tmp_
         ".~lock.other.csv#", "busy.csv", "upload.csv.part"]
 
 
-def test_other_figures_for_a_loaded_moment_are_rejected_identical_ones_skipped(data_paths: DataPaths,
-                                                                               tmp_path: Path) -> None:
+def test_other_figures_for_a_loaded_moment_correct_it_identical_ones_are_skipped(data_paths: DataPaths,
+                                                                                 tmp_path: Path) -> None:
+    """S20 is sent again unchanged (skipped); S21 again with 0 free instead of 2: a correction. The later load
+    wins, the superseded figures are kept for audit, and the run counts one correction."""
     config = write_config(tmp_path)
     drop(data_paths, "one.csv", GOOD)
-    run_source(data_paths, config)
+    first = run_source(data_paths, config)
     drop(data_paths, "two.csv", csv_bytes("S20,A,P,shelter,child,GM0014,2026-11-24,place,5,1",
                                           "S21,B,P,shelter,child,GM0014,2026-11-24,place,5,0"))
     outcome = run_source(data_paths, config)
-    assert outcome.summary.loaded == 0 and outcome.summary.unchanged == 1
-    (row, column, _, message), = outcome.rejected()
-    assert (row, column) == (3, "valid_at") and "already loaded" in message
-    assert observation(outcome, "S21")[0][2] == 2
+    assert (outcome.summary.loaded, outcome.summary.unchanged, outcome.summary.corrected) == (1, 1, 1)
+    assert outcome.rejected() == [] and outcome.summary.status == "ok"
+    assert "of which corrections 1" in outcome.summary.line()
+    assert observation(outcome, "S21")[0][2:] == (0, "full")
+    (first_run,), (second_run,) = outcome.query("SELECT run_id FROM ingest_run WHERE rows_loaded > 0 ORDER BY run_id")
+    assert outcome.query("SELECT service_id, available, status, run_id, superseded_by_run FROM superseded_observation"
+                         ) == [("S21", 2, "open", first_run, second_run)]
+    assert first.summary.corrected == 0
+    drop(data_paths, "three.csv", csv_bytes("S21,B,P,shelter,child,GM0014,2026-11-24,place,5,0"))
+    assert run_source(data_paths, config).summary.corrected == 0   # the same correction again changes nothing
+    with Warehouse(data_paths) as warehouse:
+        warehouse.publish()
+    with dashboard(data_paths) as url:   # login off: a steward sees Databronnen
+        visitor = Visitor(url)
+        page = visitor.post("/_dash-update-component", json=routing_body(routing_output(visitor), "/databronnen"))
+        visitor.close()
+    text = json.dumps(page.json(), ensure_ascii=False)
+    assert "corrections-table" in text and "2 van 5 vrij, – wachtend" in text and "0 van 5 vrij, – wachtend" in text
 
 
 def test_a_service_of_another_source_is_not_overwritten(data_paths: DataPaths, tmp_path: Path) -> None:

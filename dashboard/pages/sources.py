@@ -11,8 +11,8 @@ from dashboard.data import page_moment, remembered, snapshot
 from dashboard.i18n import lang_of, t
 from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
-from queries.health import (ProviderReports, Rejection, SourceHealth, next_runs, provider_reports,
-                            recent_rejections, source_health)
+from queries.health import (Correction, ProviderReports, Rejection, SourceHealth, next_runs, provider_reports,
+                            recent_corrections, recent_rejections, source_health)
 
 dash.register_page(__name__, path="/databronnen", name="Databronnen", role="steward",
                    title="Databronnen — capaciteit en wachtlijsten")
@@ -26,13 +26,15 @@ def layout(**query: str) -> html.Div:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
             moment = page_moment(query.get("at"))
-            health, planned, rejections, reports = remembered(publication, ("sources", moment), lambda: (
-                source_health(cur, moment), next_runs(cur), recent_rejections(cur), provider_reports(cur, moment)))
+            health, planned, rejections, corrections, reports = remembered(publication, ("sources", moment), lambda: (
+                source_health(cur, moment), next_runs(cur), recent_rejections(cur), recent_corrections(cur),
+                provider_reports(cur, moment)))
     except NoPublishedData:
         return frame(lang, "/databronnen", None, [empty_state(lang, t("no_published", lang))], query)
     body = [html.H1(t("sources_title", lang)),
             _sources(health, planned, lang) if health else empty_state(lang),
             _rejections(rejections, lang),
+            _corrections(corrections, lang),
             _reports(reports, lang, query)]
     return frame(lang, "/databronnen", publication, body, query, demo=demo)
 
@@ -83,6 +85,25 @@ def _rejections(rejections: list[Rejection], lang: str) -> html.Section:
                                     html.Tbody(rows)], id="rejections-table"), className="table-scroll")
                if rows else html.P("–"))
     return html.Section([html.H2(t("rejections_title", lang)), content], className="card")
+
+
+def _corrections(corrections: list[Correction], lang: str) -> html.Section:
+    """Figures a provider corrected by sending the same service and moment again: before and now."""
+    keys = ["source", "service", "moment", "corrected_at", "before", "now"]
+
+    def figures(maximum: int | None, available: int | None, waiting: int | None) -> str:
+        return t("correction_figures", lang).format(free=figure_number(available, lang),
+                                                     total=figure_number(maximum, lang),
+                                                     waiting=figure_number(waiting, lang))
+
+    rows = [html.Tr([html.Td(c.source_id), html.Td(c.service_name or c.service_id), html.Td(when(c.valid_at, lang)),
+                     html.Td(when(c.superseded_at, lang)),
+                     html.Td(figures(c.maximum_before, c.available_before, c.waiting_before)),
+                     html.Td(figures(c.maximum_now, c.available_now, c.waiting_now))]) for c in corrections]
+    content = (html.Div(html.Table([html.Thead(html.Tr([html.Th(t(k, lang), scope="col") for k in keys])),
+                                    html.Tbody(rows)], id="corrections-table"), className="table-scroll")
+               if rows else html.P(t("no_corrections", lang)))
+    return html.Section([html.H2(t("corrections_title", lang)), content], className="card")
 
 
 def _reports(reports: list[ProviderReports], lang: str, query: dict) -> html.Section:
