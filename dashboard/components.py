@@ -137,3 +137,19 @@ def age_text(match: ProviderMatch, lang: str) -> str:
     days = int(match.age_days)
     text = t("today", lang) if days == 0 else t("day_old", lang) if days == 1 else t("days_old", lang).format(n=days)
     return text if match.fresh else f"{text} — {t('stale', lang)}"
+
+
+def chart_table(table_id: str, headers: list[str], rows: list[list[str]], lang: str) -> html.Details:
+    """A chart's text alternative: the same numbers as a table, folded away under the chart."""
+    return html.Details([
+        html.Summary(t("as_table", lang)),
+        html.Div(html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
+                             html.Tbody([html.Tr([html.Th(row[0], scope="row"),
+                                                  *(html.Td(cell, className="num") for cell in row[1:])])
+                                         for row in rows])], id=table_id), className="table-scroll"),
+    ], className="chart-table")
+
+
+def day_text(moment: datetime) -> str:
+    """The Dutch date of a moment, as a table row's label."""
+    return f"{moment.astimezone(AMSTERDAM):%d-%m-%Y}"

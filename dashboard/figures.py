@@ -18,11 +18,29 @@ MAP_CONFIG = {"displayModeBar": False, "scrollZoom": False, "topojsonURL": "/ass
 FIGURE_FIELDS = {"unmet_now": "unmet_now", "norm_gap": "norm_gap", "per_10k": "per_10k",
                  "median_wait": "median_wait_treatment_days"}
 FONT = {"family": "system-ui, sans-serif", "size": 13}
+LABEL_WRAP = 22  # characters per line of a category label, so that it fits beside a bar on a phone
 
 
 def _figure(data: list[dict], height: int, **layout: Any) -> Figure:
+    """A figure whose axes make room for their tick labels and titles (automargin), so none is cut off."""
+    axes = {name: {"automargin": True, **layout.pop(name, {})} for name in ("xaxis", "yaxis")}
     return {"data": data, "layout": {"height": height, "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-                                     "paper_bgcolor": "white", "font": FONT, **layout}}
+                                     "paper_bgcolor": "white", "font": FONT, **axes, **layout}}
+
+
+def _axis_title(text: str) -> dict:
+    return {"title": {"text": text, "standoff": 8}}
+
+
+def wrapped(label: str, width: int = LABEL_WRAP) -> str:
+    """A label broken into lines of at most `width` characters at spaces (plotly breaks at <br>)."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def _status_colourscale() -> list[list]:
@@ -64,34 +82,51 @@ def region_map(collection: dict, cells: Sequence[Shortfall], colour_by: str, lan
                            "itemdoubleclick": False}, dragmode=False)
 
 
-def trend_figure(series: Sequence[Shortfall], lang: str) -> Figure:
-    """Weekly waiting, free places and median waits of one cell."""
+TREND_COUNTS = (("waiting", "waiting", "#1d3557", "solid"), ("available", "available", "#2a7f62", "solid"))
+TREND_WAITS = (("median_wait_intake_days", "wait_intake", "#7b3294", "dot"),
+               ("median_wait_treatment_days", "wait_treatment", "#b35806", "dash"))
+
+
+def trend_counts_figure(series: Sequence[Shortfall], lang: str) -> Figure:
+    """Weekly people waiting and free places of one cell (counts, on their own axis)."""
+    return _trend(series, TREND_COUNTS, t("count_axis", lang), lang)
+
+
+def trend_waits_figure(series: Sequence[Shortfall], lang: str) -> Figure:
+    """Weekly median intake and treatment waits of one cell, in days, with their norms as dotted lines."""
+    figure = _trend(series, TREND_WAITS, t("days_axis", lang), lang)
+    shown = {key for field, key, _, _ in TREND_WAITS if any(getattr(c, field) is not None for c in series)}
+    last = series[-1] if series else None
+    norms = [] if last is None else [(norm, key) for norm, key in ((last.wait_norm_intake_days, "wait_intake"),
+                                                                    (last.wait_norm_treatment_days, "wait_treatment"))
+                                     if norm is not None and key in shown]
+    figure["layout"]["shapes"] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": norm, "y1": norm,
+                                   "line": {"dash": "dot", "width": 1, "color": "#555"}} for norm, _ in norms]
+    figure["layout"]["annotations"] = [
+        {"xref": "paper", "x": 0, "y": norm, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+         "text": t("norm_line", lang).format(what=t(key, lang).lower(), n=norm), "font": {"size": 11}}
+        for norm, key in norms]
+    return figure
+
+
+def _trend(series: Sequence[Shortfall], lines: tuple, axis_title: str, lang: str) -> Figure:
     when = [c.at.isoformat() for c in series]
-    data = []
-    for field, key, dash_style in (("waiting", "waiting", "solid"), ("available", "available", "solid"),
-                                   ("median_wait_intake_days", "median_wait", "dot"),
-                                   ("median_wait_treatment_days", "median_wait", "dash")):
-        values = [getattr(c, field) for c in series]
-        if all(v is None for v in values):
-            continue
-        label = t(key, lang) + (" (aanmelding)" if field.endswith("intake_days") and lang == "nl" else
-                                " (intake)" if field.endswith("intake_days") else
-                                " (behandeling)" if field.endswith("treatment_days") and lang == "nl" else
-                                " (treatment)" if field.endswith("treatment_days") else "")
-        data.append({"type": "scatter", "x": when, "y": values, "name": label, "mode": "lines+markers",
-                     "line": {"dash": dash_style}, "connectgaps": False})
-    return _figure(data, 320, legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
+    data = [{"type": "scatter", "x": when, "y": [getattr(c, field) for c in series], "name": t(key, lang),
+             "mode": "lines+markers", "line": {"dash": style, "color": colour}, "connectgaps": False}
+            for field, key, colour, style in lines if any(getattr(c, field) is not None for c in series)]
+    return _figure(data, 300, yaxis={**_axis_title(axis_title), "rangemode": "tozero"},
+                   legend={"orientation": "h", "y": -0.25}, hovermode="x unified")
 
 
 def versus_median_figure(cells: Sequence[Shortfall], labels: dict[tuple[str, str], str], lang: str) -> Figure:
     """Places per 10,000 of the region against the national median, per care type x target group."""
-    names = [labels[(c.care_type, c.target_group)] for c in cells]
+    names = [wrapped(labels[(c.care_type, c.target_group)]) for c in cells]
     data = [{"type": "bar", "y": names, "x": [c.per_10k for c in cells], "name": t("per_10k", lang),
              "orientation": "h", "marker": {"color": "#1d3557"}},
             {"type": "bar", "y": names, "x": [c.national_median_per_10k for c in cells],
-             "name": t("national_median", lang), "orientation": "h", "marker": {"color": "#a8b8c8"}}]
-    return _figure(data, 60 + 55 * len(cells), barmode="group", legend={"orientation": "h", "y": -0.15},
-                   yaxis={"autorange": "reversed"})
+             "name": t("national_median", lang), "orientation": "h", "marker": {"color": "#8aa0b6"}}]
+    return _figure(data, 90 + 60 * len(cells), barmode="group", legend={"orientation": "h", "y": -0.12},
+                   yaxis={"autorange": "reversed"}, xaxis=_axis_title(wrapped(t("per_10k_axis", lang), 18)))
 
 
 def projection_figure(history: Sequence[tuple], projected: Sequence[tuple], lang: str) -> Figure:
@@ -103,7 +138,8 @@ def projection_figure(history: Sequence[tuple], projected: Sequence[tuple], lang
         projected = start + list(projected)
         data.append({"type": "scatter", "x": [_iso(m) for m, _ in projected], "y": [v for _, v in projected],
                      "name": t("projection", lang), "mode": "lines+markers", "line": {"dash": "dot"}})
-    return _figure(data, 320, legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
+    return _figure(data, 320, legend={"orientation": "h", "y": -0.25}, hovermode="x unified",
+                   yaxis={**_axis_title(t("waiting_axis", lang)), "rangemode": "tozero"})
 
 
 def _iso(moment: Any) -> Any:

@@ -77,8 +77,10 @@ def layout(**query: str) -> html.Div:
             _headline(total, lang),
             html.Section([html.H2(t("map_title", lang), className="visually-hidden"),
                           dcc.Graph(id="overview-map", figure=region_map(collection, cells, colour_by, lang),
-                                    config=MAP_CONFIG,
-                                    className="map")], className="card"),
+                                    config=MAP_CONFIG, className="map"),
+                          html.P([t("map_alternative", lang), " ",
+                                  html.A(t("regions_table", lang), href="#overview-table")],
+                                 className="chart-note")], className="card"),
             _table(cells, level, state, lang),
         ]
     return frame(lang, "/", publication, body, query, demo=demo)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
+from dashboard.components import (chart_table, day_text, empty_state, figure_number, frame, href, labelled_dropdown,
+                                  status_badge)
 from dashboard.data import page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
@@ -117,6 +118,10 @@ def _trend(monthly: list[Shortfall], region_name: str | None, lang: str) -> html
         dcc.Graph(id="purchasing-trend", config={"displayModeBar": False},
                   figure=projection_figure(history, projection.points if projection else [], lang)),
         *explanation,
+        chart_table("purchasing-trend-table", [t("month_ending", lang), t("waiting", lang), t("projection", lang)],
+                    [[day_text(moment), figure_number(value, lang, 1), ""] for moment, value in history]
+                    + [[day_text(moment), "", figure_number(value, lang, 1)]
+                       for moment, value in (projection.points if projection else [])], lang),
     ], className="card")
 
 

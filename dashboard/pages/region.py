@@ -4,10 +4,10 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import (age_text, empty_state, figure_number, first_rows, frame, href,
-                                  labelled_dropdown, status_badge)
+from dashboard.components import (age_text, chart_table, day_text, empty_state, figure_number, first_rows, frame,
+                                  href, labelled_dropdown, status_badge)
 from dashboard.data import page_moment, remembered, snapshot
-from dashboard.figures import trend_figure, versus_median_figure
+from dashboard.figures import trend_counts_figure, trend_waits_figure, versus_median_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import with_params
 from queries.demo import shows_demo_data
@@ -103,15 +103,26 @@ def _matrix(cells: list[Shortfall], combos: list[tuple[str, str]], name, region_
 def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, name, lang: str) -> html.Section:
     options = [{"label": f"{name('care_type', c)} — {name('target_group', g)}", "value": f"{c}:{g}"}
                for c, g in combos]
-    has_figures = any(getattr(c, f) is not None for c in series
-                      for f in ("waiting", "available", "median_wait_intake_days", "median_wait_treatment_days"))
-    content = (dcc.Graph(id="region-trend", figure=trend_figure(series, lang), config={"displayModeBar": False})
-               if has_figures else empty_state(lang))
+    counts = any(c.waiting is not None or c.available is not None for c in series)
+    waits = any(c.median_wait_intake_days is not None or c.median_wait_treatment_days is not None for c in series)
+    content = [
+        *([html.H3(t("trend_counts_title", lang)),
+           dcc.Graph(id="region-trend", figure=trend_counts_figure(series, lang), config={"displayModeBar": False})]
+          if counts else []),
+        *([html.H3(t("trend_waits_title", lang)),
+           dcc.Graph(id="region-trend-waits", figure=trend_waits_figure(series, lang),
+                     config={"displayModeBar": False})] if waits else []),
+        chart_table("region-trend-table", [t("week_ending", lang), t("waiting", lang), t("available", lang),
+                                           t("wait_intake", lang), t("wait_treatment", lang)],
+                    [[day_text(c.at), figure_number(c.waiting, lang, 1), figure_number(c.available, lang, 1),
+                      figure_number(c.median_wait_intake_days, lang, 1),
+                      figure_number(c.median_wait_treatment_days, lang, 1)] for c in reversed(series)], lang),
+    ] if counts or waits else [empty_state(lang)]
     return html.Section([
         html.H2(t("trend_title", lang)),
         labelled_dropdown("region-trend-choice", t("trend_of", lang), options, f"{care_type}:{target_group}"),
         dcc.Store(id="region-rendered", data={"choice": f"{care_type}:{target_group}"}),
-        content,
+        *content,
     ], className="card")
 
 
@@ -119,9 +130,13 @@ def _versus(cells: list[Shortfall], name, lang: str) -> html.Section:
     known = [c for c in cells if c.per_10k is not None]
     labels = {(c.care_type, c.target_group): f"{name('care_type', c.care_type)} — "
                                               f"{name('target_group', c.target_group)}" for c in known}
-    content = (dcc.Graph(id="region-versus", figure=versus_median_figure(known, labels, lang),
-                         config={"displayModeBar": False}) if known else empty_state(lang))
-    return html.Section([html.H2(t("versus_title", lang)), content], className="card")
+    content = [dcc.Graph(id="region-versus", figure=versus_median_figure(known, labels, lang),
+                         config={"displayModeBar": False}),
+               chart_table("region-versus-table", [t("care_type", lang), t("per_10k", lang), t("national_median", lang)],
+                           [[labels[(c.care_type, c.target_group)], figure_number(c.per_10k, lang, 2),
+                             figure_number(c.national_median_per_10k, lang, 2)] for c in known], lang)
+               ] if known else [empty_state(lang)]
+    return html.Section([html.H2(t("versus_title", lang)), *content], className="card")
 
 
 def _gaps(gaps: list[Gap], lang: str) -> html.Section:
