@@ -27,7 +27,7 @@ def create_app(paths: DataPaths) -> dash.Dash:
                     title="Capaciteit en wachtlijsten", suppress_callback_exceptions=True, serve_locally=True,
                     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
     app.index_string = INDEX
-    app.layout = html.Div([dash.page_container, html.Div(id="page-language", hidden=True)])
+    app.layout = html.Div([dash.page_container, html.Div(id="page-language", hidden=True, **{"aria-hidden": "true"})])
     app.server.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False)
     if policy.behind_proxy:
         app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]

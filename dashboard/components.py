@@ -94,10 +94,12 @@ def status_badge(status: str, lang: str) -> html.Span:
 
 
 def labelled_dropdown(component_id: str, label: str, options: list[dict], value: object,
-                      clearable: bool = False, searchable: bool = False) -> html.Div:
+                      clearable: bool = False, searchable: bool = False, lang: str = "nl") -> html.Div:
+    """A dropdown with its label; with nothing chosen it says so (a button without text has no name)."""
     return html.Div([
         html.Label(label, htmlFor=component_id),
-        dcc.Dropdown(id=component_id, options=options, value=value, clearable=clearable, searchable=searchable),
+        dcc.Dropdown(id=component_id, options=options, value=value, clearable=clearable, searchable=searchable,
+                     placeholder=t("choose", lang)),
     ], className="control")
 
 

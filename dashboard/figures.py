@@ -125,7 +125,8 @@ def versus_median_figure(cells: Sequence[Shortfall], labels: dict[tuple[str, str
              "orientation": "h", "marker": {"color": "#1d3557"}},
             {"type": "bar", "y": names, "x": [c.national_median_per_10k for c in cells],
              "name": t("national_median", lang), "orientation": "h", "marker": {"color": "#8aa0b6"}}]
-    return _figure(data, 90 + 60 * len(cells), barmode="group", legend={"orientation": "h", "y": -0.12},
+    return _figure(data, 90 + 60 * len(cells), barmode="group",
+                   legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
                    yaxis={"autorange": "reversed"}, xaxis=_axis_title(wrapped(t("per_10k_axis", lang), 18)))
 
 

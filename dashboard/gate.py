@@ -305,7 +305,7 @@ def answer_response(answer: Answer, logged: bool = False) -> flask.Response:
     title = {403: "Geen toegang", 404: "Niet gevonden", 400: "Ongeldig verzoek"}.get(answer.status, "Fout")
     body = (f'<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>{title}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<link rel="stylesheet" href="/assets/style.css"></head><body><main class="refusal">'
+            f'<link rel="icon" href="/_favicon.ico"><link rel="stylesheet" href="/assets/style.css"></head><body><main class="refusal">'
             f'<h1>{title}</h1><p>{escape(nl)}</p><p lang="en">{escape(en)}</p>{login}'
             f'<p><a href="/">Naar het overzicht / To the overview</a></p></main></body></html>')
     return flask.Response(body, status=answer.status, mimetype="text/html")

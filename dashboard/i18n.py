@@ -100,6 +100,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "violence_profile": ("Geweldsprofiel", "Violence profile"),
     "whole_family": ("Hele gezin samen", "Whole family together"),
     "room_now": ("Nu plek", "Room now"),
+    "conditions": ("Voorwaarden", "Conditions"),
+    "choose": ("Kies…", "Choose…"),
     "any": ("(alle)", "(any)"),
     "results": ("{n} resultaten", "{n} results"),
     "choose_municipality": ("Kies eerst een gemeente.", "Choose a municipality first."),

@@ -228,6 +228,6 @@ def _form(lang: str, message: str = "", status: int = 200) -> flask.Response:
         parts.append(f"<p>{word('off', lang)}</p>")
     body = Markup(f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
                   f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                  f'<title>{word("title", lang)}</title><link rel="stylesheet" href="/assets/style.css"></head>'
+                  f'<title>{word("title", lang)}</title><link rel="icon" href="/_favicon.ico"><link rel="stylesheet" href="/assets/style.css"></head>'
                   f'<body><main class="login">{"".join(parts)}</main></body></html>')
     return flask.Response(str(body), status=status, mimetype="text/html")

@@ -57,15 +57,15 @@ def layout(**query: str) -> html.Div:
     pick = (lambda pair: pair[1] if lang == "en" else pair[0])
     controls = html.Div([
         labelled_dropdown("overview-level", t("level", lang),
-                          [{"label": l.label(lang), "value": l.level} for l in levels], level),
+                          [{"label": l.label(lang), "value": l.level} for l in levels], level, lang=lang),
         labelled_dropdown("overview-care-type", t("care_type", lang),
                           [{"label": pick(labels[("care_type", c)]), "value": c}
-                           for c in dict.fromkeys(c for c, _ in combos)], care_type),
+                           for c in dict.fromkeys(c for c, _ in combos)], care_type, lang=lang),
         labelled_dropdown("overview-target-group", t("target_group", lang),
                           [{"label": pick(labels[("target_group", g)]), "value": g}
-                           for c, g in combos if c == care_type], target_group),
+                           for c, g in combos if c == care_type], target_group, lang=lang),
         labelled_dropdown("overview-colour", t("colour_by", lang),
-                          [{"label": t(c, lang), "value": c} for c in COLOUR_CHOICES], colour_by),
+                          [{"label": t(c, lang), "value": c} for c in COLOUR_CHOICES], colour_by, lang=lang),
     ], className="controls", role="search")
     body = [html.H1(f"{pick(labels[('care_type', care_type)])} — {pick(labels[('target_group', target_group)])}"),
             *([html.P(t("public_notice", lang), id="public-notice", className="notice")] if is_public() else []),

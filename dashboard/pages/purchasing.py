@@ -50,16 +50,16 @@ def layout(**query: str) -> html.Div:
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
     controls = html.Div([
         labelled_dropdown("purchasing-level", t("level", lang),
-                          [{"label": l.label(lang), "value": l.level} for l in levels], level),
+                          [{"label": l.label(lang), "value": l.level} for l in levels], level, lang=lang),
         labelled_dropdown("purchasing-care-type", t("care_type", lang),
                           [{"label": name("care_type", c), "value": c} for c in dict.fromkeys(c for c, _ in combos)],
-                          care_type),
+                          care_type, lang=lang),
         labelled_dropdown("purchasing-target-group", t("target_group", lang),
-                          [{"label": name("target_group", g), "value": g} for g in groups], target_group),
+                          [{"label": name("target_group", g), "value": g} for g in groups], target_group, lang=lang),
         labelled_dropdown("purchasing-region", t("trend_region", lang),
                           [{"label": t("whole_country", lang), "value": ""}] +
                           [{"label": c.region_name, "value": c.region_code}
-                           for c in sorted(cells, key=lambda c: c.region_name)], region or ""),
+                           for c in sorted(cells, key=lambda c: c.region_name)], region or "", lang=lang),
     ], className="controls", role="search")
     download = {"level": level, "care_type": care_type, "target_group": target_group, "at": query.get("at")}
     rendered = {"level": level, "care_type": care_type, "target_group": target_group, "region": region or ""}

@@ -120,7 +120,7 @@ def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, n
     ] if counts or waits else [empty_state(lang)]
     return html.Section([
         html.H2(t("trend_title", lang)),
-        labelled_dropdown("region-trend-choice", t("trend_of", lang), options, f"{care_type}:{target_group}"),
+        labelled_dropdown("region-trend-choice", t("trend_of", lang), options, f"{care_type}:{target_group}", lang=lang),
         dcc.Store(id="region-rendered", data={"choice": f"{care_type}:{target_group}"}),
         *content,
     ], className="card")

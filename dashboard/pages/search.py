@@ -47,7 +47,7 @@ def layout(**query: str) -> html.Div:
     if not filters.gemeente:
         body.append(html.P(t("choose_municipality", lang), className="notice", id="search-hint"))
     elif matches:
-        body += [html.P(t("results", lang).format(n=len(matches)), id="search-count", role="status"),
+        body += [html.Div(html.H2(t("results", lang).format(n=len(matches)), id="search-count"), role="status"),
                  html.Ol([_result(m, name, lang) for m in matches], id="search-results", className="results")]
     else:
         body += [empty_state(lang, t("nothing_found", lang)), _signal_form(lang)]
@@ -72,30 +72,30 @@ def _controls(filters: SearchFilters, places, combos, languages, name, lang: str
     return html.Div([
         labelled_dropdown("search-gemeente", t("municipality", lang),
                           [{"label": f"{n} ({code})", "value": code} for code, n in places], filters.gemeente,
-                          clearable=True, searchable=True),
+                          clearable=True, searchable=True, lang=lang),
         labelled_dropdown("search-care-type", t("care_type", lang),
                           anything + [{"label": name("care_type", c), "value": c}
-                                      for c in dict.fromkeys(c for c, _ in combos)], filters.care_type or ""),
+                                      for c in dict.fromkeys(c for c, _ in combos)], filters.care_type or "", lang=lang),
         labelled_dropdown("search-target-group", t("target_group", lang),
                           anything + [{"label": name("target_group", g), "value": g}
-                                      for g in dict.fromkeys(g for _, g in combos)], filters.target_group or ""),
+                                      for g in dict.fromkeys(g for _, g in combos)], filters.target_group or "", lang=lang),
         html.Div([html.Label(t("age", lang), htmlFor="search-age"),
-                  dcc.Input(id="search-age", type="number", min=0, max=120, step=1, value=filters.age,
-                            debounce=True, className="number-input")], className="control"),
+                  dcc.Input(id="search-age", type="text", inputMode="numeric", pattern="[0-9]*", maxLength=3,
+                            value="" if filters.age is None else str(filters.age), debounce=True,
+                            autoComplete="off", className="number-input")], className="control"),
         labelled_dropdown("search-framework", t("framework", lang),
                           anything + [{"label": t(f"fw_{f}", lang), "value": f} for f in FRAMEWORKS],
-                          filters.framework or ""),
+                          filters.framework or "", lang=lang),
         labelled_dropdown("search-language", t("language", lang),
-                          anything + [{"label": code, "value": code} for code in languages], filters.language or ""),
+                          anything + [{"label": code, "value": code} for code in languages], filters.language or "", lang=lang),
         labelled_dropdown("search-violence-profile", t("violence_profile", lang),
                           anything + [{"label": t(f"vp_{v}", lang), "value": v} for v in VIOLENCE_PROFILES],
-                          filters.violence_profile or ""),
-        html.Div(dcc.Checklist(id="search-flags", options=[
+                          filters.violence_profile or "", lang=lang),
+        html.Fieldset([html.Legend(t("conditions", lang)), dcc.Checklist(id="search-flags", options=[
             {"label": " " + t("whole_family", lang), "value": "whole_family"},
             {"label": " " + t("room_now", lang), "value": "available"}],
             value=[v for v, on in (("whole_family", filters.whole_family), ("available", filters.available_only))
-                   if on]),
-            className="control"),
+                   if on])], className="control flags"),
     ], className="controls", role="search")
 
 
@@ -134,7 +134,7 @@ def _signal_form(lang: str) -> html.Section:
     return html.Section([
         html.P(t("signal_intro", lang)),
         labelled_dropdown("signal-reason", t("reason", lang),
-                          [{"label": t(f"reason_{r}", lang), "value": r} for r in REASONS], "no_room"),
+                          [{"label": t(f"reason_{r}", lang), "value": r} for r in REASONS], "no_room", lang=lang),
         html.Button(t("signal_button", lang), id="signal-send", n_clicks=0, className="button"),
         html.P(id="signal-result", role="status"),
     ], className="card", id="signal-form")
