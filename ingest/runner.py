@@ -100,9 +100,28 @@ class SourceRunner:
         self.paths = paths
         self.publish_requested = threading.Event()   # figures changed: publish soon
         self.ledger_changed = threading.Event()      # only the run ledger changed: publish now and then
+        self.stopping = threading.Event()            # the ingester stops: start no further batch
         self.last_published = 0.0
+        self._running = 0
+        self._idle = threading.Condition()
 
     def run(self, source: SourceConfig) -> RunSummary:
+        """One run of a source: every new batch, each committed or rolled back whole (see the module)."""
+        with self._idle:
+            self._running += 1
+        try:
+            return self._run(source)
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+
+    def wait_until_idle(self, seconds: float) -> bool:
+        """Wait (at most `seconds`) until no source run is busy; whether none is."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout=seconds)
+
+    def _run(self, source: SourceConfig) -> RunSummary:
         summary = RunSummary(source.id)
         started = datetime.now(timezone.utc)
         try:
@@ -121,6 +140,8 @@ class SourceRunner:
         if not batches:
             self._record_unchanged(source, started, None)
         for batch in batches:
+            if self.stopping.is_set():
+                break   # the rest waits in the inbox (or at the source) for the next start
             self._run_batch(source, batch, summary)
         return summary
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -28,6 +29,7 @@ log = logging.getLogger("capacity.ingest")
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
 FETCH_THREADS = 4
 PUBLISH_EVERY_SECONDS = 2
+STOP_SECONDS = 1.5
 LEDGER_PUBLISH_SECONDS = 60
 
 
@@ -124,18 +126,37 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
         runner.record_next_run(source.id, scheduler.get_job(source.id).next_run_time)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     stop = threading.Event()
+    runner.publish_requested.set()   # what the previous process committed after its last publication
     publisher = threading.Thread(target=_publish_until, args=(runner, stop), name="publisher", daemon=True)
     publisher.start()
     log.info("ingest started: %d source(s), data folder %s", len(sources), runner.paths.root)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        if scheduler.running:
-            scheduler.shutdown(wait=True)   # let running source jobs commit or roll back first
+        _stop(scheduler, runner, stop, publisher)
+
+
+def _stop(scheduler: BlockingScheduler, runner: SourceRunner, stop: threading.Event,
+          publisher: threading.Thread) -> None:
+    """Stop within STOP_SECONDS: no new job or batch starts; running ones get the time that is left to commit.
+    A run still busy after that is left to roll back: the process ends without closing the warehouse (what
+    was committed is in DuckDB's write-ahead log; the open transaction is lost, as with a crash)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):   # Ctrl-C reaches the whole group, `capacity run` sends TERM too
+        signal.signal(sig, signal.SIG_IGN)
+    deadline = time.monotonic() + STOP_SECONDS
+    runner.stopping.set()
     stop.set()
-    publisher.join()
-    publish_if_requested(runner, ledger_every_seconds=0)
-    log.info("ingest stopped")
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    finished = runner.wait_until_idle(max(0.0, deadline - time.monotonic()))
+    publisher.join(max(0.0, deadline - time.monotonic()))
+    if finished and not publisher.is_alive():
+        log.info("ingest stopped")
+        return
+    log.warning("ingest stopped with a source run or publication unfinished; it is rolled back and done again "
+                "at the next start")
+    logging.shutdown()
+    os._exit(0)
 
 
 def _record_next_run(scheduler: BlockingScheduler, runner: SourceRunner, job_id: str) -> None:

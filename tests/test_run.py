@@ -33,9 +33,11 @@ def children_of(pid: int) -> dict[int, str]:
 def test_run_starts_ingest_and_dashboard_and_ctrl_c_stops_both(tmp_path: Path) -> None:
     port, demo_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPACITY_")}
+    output = tmp_path / "run.log"
     system = subprocess.Popen([sys.executable, "-m", "ingest.cli", "run", "--data-dir", str(tmp_path / "data"),
-                               "--port", str(port), "--workers", "1", "--demo-port", str(demo_port)], cwd=tmp_path,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               "--port", str(port), "--workers", "2", "--demo-port", str(demo_port)], cwd=tmp_path,
+                              env=env, stdout=output.open("w"), stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
     try:
         page = wait_for_answer(f"http://127.0.0.1:{port}/", 60)
         assert page.status_code == 200 and 'lang="nl"' in page.text
@@ -58,10 +60,20 @@ def test_run_starts_ingest_and_dashboard_and_ctrl_c_stops_both(tmp_path: Path) -
             time.sleep(0.2)
         second = run_cli("ingest", "--data-dir", str(tmp_path / "data"), timeout=60)
         assert second.returncode == 2 and "al een ingest-proces" in second.stderr
-        system.send_signal(signal.SIGINT)
+        # Ctrl-C in a terminal: SIGINT to the whole process group, with a browser's keep-alive connections open
+        browser = httpx.Client(timeout=5)
+        for path in ("/", "/regio/VT13", "/_dash-layout"):
+            browser.get(f"http://127.0.0.1:{port}{path}")
+        started = time.monotonic()
+        os.killpg(system.pid, signal.SIGINT)
         assert system.wait(timeout=30) == 0
-        time.sleep(0.5)
-        assert all(not Path(f"/proc/{pid}").exists() for pid in children)
+        while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() - started < 30:
+            time.sleep(0.05)
+        stopped = time.monotonic() - started
+        browser.close()
+        assert stopped <= 3, f"everything stopped after {stopped:.1f} s"
+        log = output.read_text(errors="replace")
+        assert "SIGKILL" not in log and "Traceback" not in log, log[-2000:]
     finally:
         if system.poll() is None:
             system.kill()
