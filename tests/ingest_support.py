@@ -59,6 +59,15 @@ def drop(paths: DataPaths, name: str, content: bytes, source_id: str = SOURCE_ID
     return path
 
 
+def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:
+    """A read-only look at the warehouse (after a killed writer it replays the log in memory only)."""
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        return rows(con, sql, params)
+    finally:
+        con.close()
+
+
 def run_source(paths: DataPaths, config: Path, source_id: str = SOURCE_ID) -> Outcome:
     source = next(s for s in load_sources(config) if s.id == source_id)
     with Warehouse(paths) as warehouse:

@@ -14,7 +14,7 @@ import pytest
 
 from ingest.runner import RunSummary, SourceRunner
 from ingest.signals import MAX_PENDING_SIGNALS, SignalRefused, hour_of, signal_inbox, signal_source, write_signal
-from queries.db import rows
+from ingest_support import query
 from queries.paths import DataPaths
 from queries.signals import DemandSignals, demand_signals
 from queries.warehouse import Warehouse
@@ -38,12 +38,6 @@ def run_signals(paths: DataPaths) -> RunSummary:
         return SourceRunner(warehouse, paths).run(signal_source(paths))
 
 
-def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(paths.warehouse), read_only=True)
-    try:
-        return rows(con, sql, params)
-    finally:
-        con.close()
 
 
 def stored(paths: DataPaths) -> list[tuple]:

@@ -26,12 +26,10 @@ import threading
 from datetime import timezone
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from ingest.crashpoints import ENVIRONMENT_VARIABLE
-from ingest_support import drop
-from queries.db import rows
+from ingest_support import drop, query
 from queries.paths import DataPaths
 from support import run_cli
 
@@ -85,13 +83,6 @@ def ingest_once(paths: DataPaths, config: Path, *sources: str, crash_at: str | N
                    timeout=60)
 
 
-def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:
-    """A read-only look (it replays the log of a killed writer in memory and leaves it for the next one)."""
-    con = duckdb.connect(str(paths.warehouse), read_only=True)
-    try:
-        return rows(con, sql, params)
-    finally:
-        con.close()
 
 
 def put_away_files(paths: DataPaths, source: str) -> dict[str, bytes]:
