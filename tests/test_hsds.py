@@ -22,7 +22,7 @@ from ingest.config import SourceConfig
 from ingest.fetch import FetchError
 from ingest.records import Extract, RowError, StructuralError
 from ingest.sources import FeedMemory
-from ingest.sources.hsds import HsdsSource
+from ingest.sources.hsds import RESOURCES, HsdsSource
 from ingest.validate import Reference, SourceRules, validate
 from queries.paths import DataPaths
 
@@ -31,6 +31,7 @@ SCHEMAS = REPO / "data" / "reference" / "hsds" / "schema"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hsds"
 PAGES = [FIXTURES / "api" / "page1.json", FIXTURES / "api" / "page2.json"]
 PACKAGE = FIXTURES / "package"
+PACKAGE_1_1 = FIXTURES / "package_1_1"     # an HSDS 1.1 package, as the HSDS 1.1 datapackage.json names its files
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc)
 SECRETS = ("Verborgenstraat", "Schuilweg", "Geheimhof", "1011 ZZ", "3511 ZZ", "3512 ZZ", "achterom", "2e etage")
 
@@ -75,6 +76,7 @@ PACKAGE_ROWS = {  # keyed by the line in service_capacity.csv; line 3 holds a qu
 }
 UNKNOWN_SERVICE = "5e000000-0000-4000-8000-000000000009"
 UNKNOWN_UNIT = "0c000000-0000-4000-8000-000000000099"
+CAPACITY_ID = "ca000000-0000-4000-8000-00000000000"    # + the last digit
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -268,7 +270,9 @@ def test_api_page_without_contents_is_refused_naming_it(serve, tmp_path):
     assert error.value.nl == f"{page}: deze pagina is geen object met een lijst 'contents'"
 
 
-def test_api_unknown_unit_and_organization_are_row_errors(serve, tmp_path):
+def test_api_all_problems_of_a_capacity_are_reported_at_once(serve, tmp_path):
+    """Unknown unit, unknown organization, an attribute with an unknown key and one without a value: four row
+    errors for the one capacity, each naming the page, service and capacity (with their ids) and the field."""
     page = json.loads(PAGES[1].read_text(encoding="utf-8"))
     page["page_number"], page["total_pages"] = 1, 1
     service = page["contents"][0]
@@ -276,29 +280,72 @@ def test_api_unknown_unit_and_organization_are_row_errors(serve, tmp_path):
     service["organization_id"] = unknown_org = "0a000000-0000-4000-8000-000000000077"
     service["capacities"][0] = {**service["capacities"][0], "unit_id": "0c000000-0000-4000-8000-000000000077"}
     del service["capacities"][0]["unit"]
+    service["attributes"][0]["taxonomy_term"]["code"] = "care_typ:trauma_care"
+    del service["attributes"][2]["value"]
     server = serve({1: json.dumps(page).encode()})
     extract = batch_of(api_source(server.url), tmp_path).read()
-    where = f"{server.url}/services?page=1&per_page=2&full=true, service 1, capacity 1"
+    url = f"{server.url}/services?page=1&per_page=2&full=true"
+    where_en = f"{url}, service 1 (id {service['id']}), capacity 1 (id ca000000-0000-4000-8000-000000000004)"
+    where_nl = f"{url}, dienst 1 (id {service['id']}), capaciteit 1 (id ca000000-0000-4000-8000-000000000004)"
+    keys = ("care_type, target_group, framework, whole_family, violence_profile, wait_days_intake, "
+            "wait_days_treatment")
     assert extract.rows == []
     assert [(e.row, e.column, e.value, e.en) for e in extract.errors] == [
         (1, "unit_id", "0c000000-0000-4000-8000-000000000077",
-         f"{where}: unit '0c000000-0000-4000-8000-000000000077' (unit_id) is unknown"),
+         f"{where_en}: unit_id '0c000000-0000-4000-8000-000000000077' is not in the API's answers"),
         (1, "organization_id", unknown_org,
-         f"{where}: organization '{unknown_org}' (organization_id) of service {service['id']} is unknown"),
+         f"{where_en}: organization_id '{unknown_org}' is not in the API's answers"),
+        (1, "attributes[1].taxonomy_term.code", "care_typ:trauma_care",
+         f"{where_en}: attributes[1].taxonomy_term.code 'care_typ:trauma_care' is no attribute of taxonomy "
+         f"capacity (write key:value, keys: {keys})"),
+        (1, "attributes[3].value", "",
+         f"{where_en}: attributes[3].value is empty: attribute 'wait_days_intake' in taxonomy capacity needs a "
+         "value (or write wait_days_intake:value)"),
     ]
+    assert extract.errors[0].nl == (f"{where_nl}: unit_id '0c000000-0000-4000-8000-000000000077' staat niet in "
+                                    "de antwoorden van de API")
 
 
-def test_api_unreadable_capacity_attribute_is_a_row_error(serve, tmp_path):
-    page = json.loads(PAGES[1].read_text(encoding="utf-8"))
-    page["contents"][0]["attributes"][0]["taxonomy_term"]["code"] = "care_typ:trauma_care"
-    server = serve({1: json.dumps(page).encode()})
-    extract = batch_of(api_source(server.url), tmp_path).read()
-    assert extract.rows == []
-    [error] = extract.errors
-    assert (error.row, error.column, error.value) == (1, "attributes", "care_typ:trauma_care")
-    assert error.en.endswith(": attribute 'care_typ:trauma_care' in taxonomy capacity cannot be read (write "
-                             "key:value, keys: care_type, target_group, framework, whole_family, violence_profile, "
-                             "wait_days_intake, wait_days_treatment)")
+def test_api_that_ignores_page_is_refused_at_the_second_identical_page(serve, tmp_path):
+    """Page 2 holds page 1's services again (here with page_number 2, so only the services are alike)."""
+    first = json.loads(PAGES[0].read_text(encoding="utf-8"))
+    again = {**first, "page_number": 2, "first_page": False}
+    server = serve({1: json.dumps(first).encode(), 2: json.dumps(again).encode(), 3: PAGES[1].read_bytes()})
+    with pytest.raises(StructuralError) as error:
+        batch_of(api_source(server.url), tmp_path)
+    page = f"{server.url}/services?page=2&per_page=2&full=true"
+    assert error.value.en == (f"{page}: page 2 holds the same services as page 1: the API apparently ignores the "
+                              "parameter 'page'. The directory is not loaded")
+    assert error.value.nl == (f"{page}: pagina 2 bevat dezelfde diensten als pagina 1: de API negeert kennelijk de "
+                              "parameter 'page'. De gids wordt niet geladen")
+    assert len(server.requests) == 2
+
+
+def test_api_repeating_page_2_after_a_different_page_1_is_refused_at_page_3(serve, tmp_path):
+    second = json.loads(PAGES[1].read_text(encoding="utf-8"))
+    second.update(total_pages=5, last_page=False)
+    body = json.dumps(second).encode()
+    server = serve({1: PAGES[0].read_bytes(), 2: body, 3: body, 4: body, 5: body})
+    with pytest.raises(StructuralError) as error:
+        batch_of(api_source(server.url), tmp_path)
+    assert error.value.en.startswith(f"{server.url}/services?page=3&per_page=2&full=true: page 3 holds the same "
+                                     "services as page 2: the API apparently ignores the parameter 'page'.")
+    assert len(server.requests) == 3
+
+
+def test_api_answering_as_hsds_1_x_is_refused(serve, tmp_path):
+    """An HSDS 1.x API (HSDA) answers /services with a bare list of services: no capacities, no page."""
+    server = serve({1: (FIXTURES / "api" / "hsda_1_1_services.json").read_bytes()})
+    with pytest.raises(StructuralError) as error:
+        batch_of(api_source(server.url), tmp_path)
+    page = f"{server.url}/services?page=1&per_page=2&full=true"
+    assert error.value.en == (f"{page}: this answer is HSDS 1.x (HSDA): a list, without the HSDS 3 page "
+                              "('contents', 'total_pages'); capacities need HSDS 3.1 (service_capacity with units). "
+                              "Please deliver the directory as HSDS 3.1; nothing was loaded")
+    assert error.value.nl == (f"{page}: dit antwoord is HSDS 1.x (HSDA): een lijst, zonder de pagina van HSDS 3 "
+                              "('contents', 'total_pages'); capaciteiten staan pas in HSDS 3.1 (service_capacity "
+                              "met units). Lever de gids aan als HSDS 3.1; er is niets geladen")
+    assert len(server.requests) == 1
 
 
 @pytest.mark.timeout(30)
@@ -351,14 +398,15 @@ def test_package_zip_gives_the_same_rows_and_hash(tmp_path):
     assert batch.content_hash == batch_of(package_source(PACKAGE), tmp_path).content_hash
 
 
-def assert_unknown_service_and_unit(errors: list[RowError]) -> None:
+def assert_unknown_service_and_unit(errors: list[RowError], capacities: str = "service_capacity.csv",
+                                    services: str = "services.csv", units: str = "units.csv") -> None:
+    line9, line10 = f"{capacities}, line 9, id {CAPACITY_ID}7", f"{capacities}, line 10, id {CAPACITY_ID}8"
+    regel9, regel10 = f"{capacities}, regel 9, id {CAPACITY_ID}7", f"{capacities}, regel 10, id {CAPACITY_ID}8"
     assert errors == [
-        RowError(9, "service_id", UNKNOWN_SERVICE,
-                 f"service_capacity.csv, regel 9: dienst '{UNKNOWN_SERVICE}' (service_id) staat niet in services.csv",
-                 f"service_capacity.csv, line 9: service '{UNKNOWN_SERVICE}' (service_id) is not in services.csv"),
-        RowError(10, "unit_id", UNKNOWN_UNIT,
-                 f"service_capacity.csv, regel 10: eenheid '{UNKNOWN_UNIT}' (unit_id) is onbekend",
-                 f"service_capacity.csv, line 10: unit '{UNKNOWN_UNIT}' (unit_id) is unknown"),
+        RowError(9, "service_id", UNKNOWN_SERVICE, f"{regel9}: service_id '{UNKNOWN_SERVICE}' staat niet in {services}",
+                 f"{line9}: service_id '{UNKNOWN_SERVICE}' is not in {services}"),
+        RowError(10, "unit_id", UNKNOWN_UNIT, f"{regel10}: unit_id '{UNKNOWN_UNIT}' staat niet in {units}",
+                 f"{line10}: unit_id '{UNKNOWN_UNIT}' is not in {units}"),
     ]
 
 
@@ -384,6 +432,203 @@ def test_missing_units_csv_is_refused_naming_it(tmp_path):
         batch_of(package_source(folder), tmp_path).read()
     assert error.value.en == f"{folder}: the package lacks units.csv"
     assert error.value.nl == f"{folder}: het pakket mist units.csv"
+
+
+# --- package form: as published (datapackage.json, HSDS 3.1 names, HSDS 1.x) ----------------------
+
+RENAMED = {"service": "data/diensten.csv", "service_capacity": "data/capaciteit/plaatsen.csv", "unit": "eenheden.csv",
+           "organization": "data/organisaties.csv", "language": "talen.csv", "phone": "telefoons.csv",
+           "service_area": "gebieden.csv", "service_at_location": "data/dienst_op_locatie.csv",
+           "address": "data/adressen.csv", "attribute": "kenmerken.csv", "taxonomy_term": "termen.csv",
+           "taxonomy": "taxonomieen.csv", "location": "data/locaties.csv"}
+FIXTURE_FILES = {**RESOURCES, "location": "locations.csv"}     # a resource we do not read is named too
+UNKNOWN_ORG = "0a000000-0000-4000-8000-000000000077"
+HSDS_3_1 = "; capacities need HSDS 3.1 (service_capacity with units). Please deliver the directory as HSDS 3.1; " \
+           "nothing was loaded"
+
+
+def package_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "pakket"
+    shutil.copytree(PACKAGE, folder)
+    return folder
+
+
+def append_lines(path: Path, *lines: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("".join(f"{line}\n" for line in lines))
+
+
+def write_descriptor(folder: Path, paths: dict[str, str]) -> None:
+    """A datapackage.json as HSDS 3.1 writes it, naming these resources at these paths."""
+    resources = [{"name": name, "path": path, "profile": "tabular-data-resource", "format": "csv",
+                  "mediatype": "text/csv"} for name, path in paths.items()]
+    (folder / "datapackage.json").write_text(json.dumps({
+        "name": "human_services_data", "title": "Opvang en hulp (fictief)", "profile": "tabular-data-package",
+        "version": "3.1.0", "resources": resources}, indent=2), encoding="utf-8")
+
+
+def described_package(folder: Path, paths: dict[str, str]) -> Path:
+    """The fixture package with its files moved to `paths` and a datapackage.json naming them there."""
+    for name, path in paths.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PACKAGE / FIXTURE_FILES[name], folder / path)
+    write_descriptor(folder, paths)
+    return folder
+
+
+def zipped_tree(folder: Path, target: Path, root: str = "export/", extra: dict[str, bytes] | None = None) -> Path:
+    """The folder with its subfolders as a zip, under `root`."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            archive.write(path, f"{root}{path.relative_to(folder).as_posix()}")
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return target
+
+
+def refusal(source: SourceConfig, tmp_path: Path) -> StructuralError:
+    with pytest.raises(StructuralError) as error:
+        batch_of(source, tmp_path).read()
+    return error.value
+
+
+def test_without_datapackage_json_the_hsds_3_1_file_names_are_read():
+    """The file names are the `path` of each resource in the HSDS 3.1 schemas we ship: the link table is
+    service_at_location.csv (the fixture package holds it, and Traumazorg Utrecht gets its area through it)."""
+    for name, file in RESOURCES.items():
+        schema = json.loads((SCHEMAS / f"{name}.json").read_text(encoding="utf-8"))
+        assert (schema["name"], schema["path"]) == (name, file)
+    assert RESOURCES["service_at_location"] == "service_at_location.csv"
+    assert (PACKAGE / "service_at_location.csv").is_file() and PACKAGE_ROWS[3]["service_area"] == "Utrecht"
+
+
+def test_package_all_problems_of_a_capacity_are_reported_at_once(tmp_path):
+    """Line 11: unknown unit, its service's unknown organization, an attribute term with an unknown key and an
+    attribute without a value; line 12: unknown service and unknown unit. Each error names the file, line and id
+    of the capacity, and the file, id and column of the field at fault."""
+    folder = package_copy(tmp_path)
+    service = "5e000000-0000-4000-8000-000000000005"
+    append_lines(folder / "services.csv", f"{service},{UNKNOWN_ORG},,Opvang Oost,,,,,active,,,")
+    append_lines(folder / "taxonomy_terms.csv", "7e000000-0000-4000-8000-000000000008,care_typ:shelter,Tikfout,,,"
+                                                "capacity,nl,,")
+    append_lines(folder / "attributes.csv",
+                 f"a7000000-0000-4000-8000-000000000011,{service},7e000000-0000-4000-8000-000000000008,,service,,",
+                 f"a7000000-0000-4000-8000-000000000012,{service},7e000000-0000-4000-8000-000000000006,,service,,")
+    append_lines(folder / "service_capacity.csv", f"{CAPACITY_ID}9,{service},{UNKNOWN_UNIT},1,2,,2025-06-01T09:00Z",
+                 f"ca000000-0000-4000-8000-000000000010,{UNKNOWN_SERVICE},{UNKNOWN_UNIT},1,2,,2025-06-01T09:00Z")
+    extract = batch_of(package_source(folder), tmp_path).read()
+    assert rows_by_number(extract) == PACKAGE_ROWS
+    line11 = f"service_capacity.csv, line 11, id {CAPACITY_ID}9"
+    line12 = "service_capacity.csv, line 12, id ca000000-0000-4000-8000-000000000010"
+    keys = ("care_type, target_group, framework, whole_family, violence_profile, wait_days_intake, "
+            "wait_days_treatment")
+    assert [(e.row, e.column, e.value, e.en) for e in extract.errors[2:]] == [
+        (11, "unit_id", UNKNOWN_UNIT, f"{line11}: unit_id '{UNKNOWN_UNIT}' is not in units.csv"),
+        (11, "organization_id", UNKNOWN_ORG,
+         f"{line11}: services.csv, id {service}, organization_id '{UNKNOWN_ORG}' is not in organizations.csv"),
+        (11, "code", "care_typ:shelter",
+         f"{line11}: taxonomy_terms.csv, id 7e000000-0000-4000-8000-000000000008, code 'care_typ:shelter' is no "
+         f"attribute of taxonomy capacity (write key:value, keys: {keys})"),
+        (11, "value", "",
+         f"{line11}: attributes.csv, id a7000000-0000-4000-8000-000000000012, value is empty: attribute "
+         "'wait_days_intake' in taxonomy capacity needs a value (or write wait_days_intake:value)"),
+        (12, "service_id", UNKNOWN_SERVICE, f"{line12}: service_id '{UNKNOWN_SERVICE}' is not in services.csv"),
+        (12, "unit_id", UNKNOWN_UNIT, f"{line12}: unit_id '{UNKNOWN_UNIT}' is not in units.csv"),
+    ]
+    assert extract.errors[3].nl == (f"service_capacity.csv, regel 11, id {CAPACITY_ID}9: services.csv, id {service}, "
+                                    f"organization_id '{UNKNOWN_ORG}' staat niet in organizations.csv")
+
+
+def test_datapackage_json_decides_where_the_resources_are(tmp_path):
+    """Renamed and nested paths are read as datapackage.json names them, a file with an HSDS name that it does not
+    name is not read, errors name the files as published, and the zipped package reads the same."""
+    folder = described_package(tmp_path / "pakket", RENAMED)
+    (folder / "services.csv").write_text("id,name\nlokaas,Niet lezen\n", encoding="utf-8")
+    batch = batch_of(package_source(folder), tmp_path)
+    extract = batch.read()
+    assert rows_by_number(extract) == PACKAGE_ROWS
+    assert_unknown_service_and_unit(extract.errors, "data/capaciteit/plaatsen.csv", "data/diensten.csv",
+                                    "eenheden.csv")
+    zipped_batch = batch_of(package_source(zipped_tree(folder, tmp_path / "pakket.zip")), tmp_path)
+    assert rows_by_number(zipped_batch.read()) == PACKAGE_ROWS
+    assert zipped_batch.content_hash == batch.content_hash != batch_of(package_source(PACKAGE), tmp_path).content_hash
+
+
+def test_missing_file_named_in_datapackage_json_is_refused_naming_it(tmp_path):
+    folder = described_package(tmp_path / "pakket", RENAMED)
+    (folder / "telefoons.csv").unlink()
+    error = refusal(package_source(folder), tmp_path)
+    assert error.en == (f"{folder}: datapackage.json names 'telefoons.csv' for resource 'phone', but that file is "
+                        "not in the package")
+    assert error.nl == (f"{folder}: datapackage.json noemt 'telefoons.csv' voor resource 'phone', maar dat bestand "
+                        "staat niet in het pakket")
+    write_descriptor(folder, {name: path for name, path in RENAMED.items() if name not in ("phone", "unit")})
+    assert refusal(package_source(folder), tmp_path).en == f"{folder}: datapackage.json names no resource 'unit' " \
+                                                           "(units.csv)"
+
+
+@pytest.mark.parametrize("path", ["../buiten.csv", "data/../../buiten.csv", "OUTSIDE", "file://OUTSIDE",
+                                  "https://example.invalid/services.csv", "C:/buiten.csv", "..\\buiten.csv"])
+def test_datapackage_path_leaving_the_package_is_refused(tmp_path, path):
+    outside = tmp_path / "buiten.csv"
+    shutil.copyfile(PACKAGE / "services.csv", outside)
+    path = path.replace("OUTSIDE", str(outside))
+    folder = described_package(tmp_path / "pakket", RENAMED)
+    write_descriptor(folder, {**RENAMED, "service": path})
+    error = refusal(package_source(folder), tmp_path)
+    assert error.en == (f"{folder}: resource 'service' ({path!r}) in datapackage.json lies outside the package and is "
+                        "not read; the package is refused")
+    assert error.nl == (f"{folder}: resource 'service' ({path!r}) in datapackage.json ligt buiten het pakket en wordt "
+                        "niet gelezen; het pakket wordt geweigerd")
+
+
+def test_link_out_of_a_package_folder_is_refused(tmp_path):
+    outside = tmp_path / "buiten.csv"
+    shutil.copyfile(PACKAGE / "services.csv", outside)
+    folder = package_copy(tmp_path)
+    (folder / "services.csv").unlink()
+    (folder / "services.csv").symlink_to(outside)
+    assert refusal(package_source(folder), tmp_path).en == (
+        f"{folder}: 'services.csv' lies outside the package and is not read; the package is refused")
+
+
+def test_zipped_package_cannot_reach_outside_its_root(tmp_path):
+    """In a zip, datapackage.json sits in export/: '../services.csv' would be the zip's own services.csv, outside
+    the package, and a member named '../evil.csv' (zip slip) is refused before anything is unpacked."""
+    folder = described_package(tmp_path / "pakket", RENAMED)
+    write_descriptor(folder, {**RENAMED, "service": "../services.csv"})
+    archive = zipped_tree(folder, tmp_path / "uit.zip", extra={"services.csv": (PACKAGE / "services.csv").read_bytes()})
+    assert refusal(package_source(archive), tmp_path).en == (
+        f"{archive}: resource 'service' ('../services.csv') in datapackage.json lies outside the package and is not "
+        "read; the package is refused")
+    write_descriptor(folder, {**RENAMED, "service": "../evil.csv"})
+    archive = zipped_tree(folder, tmp_path / "slip.zip", extra={"export/../evil.csv": b"id,name\n1,x\n"})
+    assert "unsafe name ('export/../evil.csv')" in refusal(package_source(archive), tmp_path).en
+
+
+def test_hsds_1_x_package_is_refused_whole_naming_it(tmp_path):
+    """By its datapackage.json version and its HSDS 1.x file names; without datapackage.json by the file names."""
+    signs = "physical_addresses.csv, services_at_location.csv"
+    error = refusal(package_source(PACKAGE_1_1), tmp_path)
+    assert error.en == (f"{PACKAGE_1_1}: this package is HSDS 1.x (datapackage.json version 1.1.1, {signs}) and has "
+                        f"no service_capacity.csv{HSDS_3_1}")
+    assert error.nl == (f"{PACKAGE_1_1}: dit pakket is HSDS 1.x (datapackage.json version 1.1.1, {signs}) en heeft "
+                        "geen service_capacity.csv; capaciteiten staan pas in HSDS 3.1 (service_capacity met units). "
+                        "Lever de gids aan als HSDS 3.1; er is niets geladen")
+    archive = zipped_tree(PACKAGE_1_1, tmp_path / "hsds-1.1.zip")
+    assert refusal(package_source(archive), tmp_path).en == error.en.replace(str(PACKAGE_1_1), str(archive))
+    folder = tmp_path / "zonder-descriptor"
+    shutil.copytree(PACKAGE_1_1, folder)
+    (folder / "datapackage.json").unlink()
+    assert refusal(package_source(folder), tmp_path).en == (
+        f"{folder}: this package is HSDS 1.x ({signs}) and has no service_capacity.csv{HSDS_3_1}")
+
+
+def test_package_without_service_capacity_says_capacities_need_hsds_3_1(tmp_path):
+    folder = package_copy(tmp_path)
+    (folder / "service_capacity.csv").unlink()
+    assert refusal(package_source(folder), tmp_path).en == (
+        f"{folder}: the package lacks service_capacity.csv; capacities need HSDS 3.1")
 
 
 def test_street_addresses_never_appear(serve, tmp_path):
@@ -421,10 +666,10 @@ def test_validation_rejects_rows_that_break_the_rules(tmp_path):
         (7, "valid_at", "2030-01-01T09:00:00+01:00",
          "valid_at: '2030-01-01T09:00:00+01:00' ligt meer dan een dag in de toekomst"),
         (8, "available", "-1", "available: '-1' is negatief"),
-        (9, "service_id", UNKNOWN_SERVICE,
-         f"service_capacity.csv, regel 9: dienst '{UNKNOWN_SERVICE}' (service_id) staat niet in services.csv"),
+        (9, "service_id", UNKNOWN_SERVICE, f"service_capacity.csv, regel 9, id {CAPACITY_ID}7: service_id "
+                                           f"'{UNKNOWN_SERVICE}' staat niet in services.csv"),
         (10, "unit_id", UNKNOWN_UNIT,
-         f"service_capacity.csv, regel 10: eenheid '{UNKNOWN_UNIT}' (unit_id) is onbekend"),
+         f"service_capacity.csv, regel 10, id {CAPACITY_ID}8: unit_id '{UNKNOWN_UNIT}' staat niet in units.csv"),
     ]
     assert [e.en for e in validated.rejected[:4]] == [
         "available (12) is greater than maximum (10)",
