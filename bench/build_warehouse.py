@@ -56,8 +56,9 @@ def build(root: Path, services: int, observations: int) -> None:
         initialise(warehouse)
         with warehouse.transaction() as con:
             run(con, "INSERT INTO source (source_id, kind, location, schedule, registered_at) VALUES ('bench', 'file', 'bench', '15m', now()) ON CONFLICT DO NOTHING")
-            run(con, "INSERT INTO ingest_run VALUES (nextval('ingest_run_id'), 'bench', now(), now(), 'ok', 0, 0, 0, NULL, NULL, NULL, NULL)"
-                     " ON CONFLICT DO NOTHING")
+            run(con, "INSERT INTO ingest_run (run_id, source_id, started_at, finished_at, status, rows_in, rows_loaded, "
+                     "rows_rejected) VALUES (nextval('ingest_run_id'), 'bench', now(), now(), 'ok', 0, 0, 0) "
+                     "ON CONFLICT DO NOTHING")
             run(con, PROVIDERS)
             run(con, SERVICES, {"services": services})
             run(con, TARGET_GROUPS)

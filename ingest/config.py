@@ -1,25 +1,32 @@
 """sources.toml: the declarative list of sources, validated with every problem named by line."""
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
 from queries.errors import CapacityError
 
+from .rules import RULE_KEYS, SourceRules, rule_problems, rules_of
 from .schedule import build_trigger
+from .tabular import AUTO_ENCODING, ENCODINGS
 
 KINDS = ("file", "http", "hsds")
-KNOWN_KEYS = frozenset({"id", "kind", "schedule", "path", "url", "mapping", "values", "convert", "defaults",
-                        "freshness_days", "auth_env", "records", "settle_seconds", "timeout_seconds", "max_bytes",
-                        "deadline_seconds", "allow_redirects_to", "per_page", "max_pages", "description", "demo"})
+KNOWN_KEYS = RULE_KEYS | frozenset({"id", "kind", "schedule", "path", "url", "freshness_days", "auth_env", "records",
+                                    "settle_seconds", "timeout_seconds", "max_bytes", "deadline_seconds",
+                                    "allow_redirects_to", "per_page", "max_pages", "description", "demo",
+                                    "encoding"})
+FINGERPRINT_KEYS = RULE_KEYS | frozenset({"records", "freshness_days", "encoding"})
 SECRET_KEYS = frozenset({"token", "password", "secret", "api_key", "apikey", "authorization"})
 _SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 _HEADER = re.compile(r"\s*\[\[\s*sources\s*\]\]\s*(#.*)?$")
-_KEY = re.compile(r"\s*([A-Za-z0-9_\"'.-]+)\s*=")
+_KEY = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
 
 
 class ConfigError(CapacityError):
@@ -37,6 +44,24 @@ class SourceConfig:
     url: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False)   # key (table.key) -> its line
+
+    def line_of(self, key: str) -> int | None:
+        """The line of a key (or of its table, or of the source) in sources.toml."""
+        return line_in(self.key_lines, key, self.line)
+
+    @cached_property
+    def rules(self) -> SourceRules:
+        """What the configuration says about the source's rows (ingest/rules.py)."""
+        return rules_of(self.options)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of everything in the configuration that changes what a file or feed answer yields: content
+        read under other rules counts as new, so a corrected mapping takes effect at the next run."""
+        relevant = {key: self.options[key] for key in sorted(FINGERPRINT_KEYS) if key in self.options}
+        text = json.dumps({"kind": self.kind, **relevant}, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_sources(path: Path) -> list[SourceConfig]:
@@ -63,7 +88,7 @@ def load_sources(path: Path) -> list[SourceConfig]:
         start = lines.get("", None)
 
         def at(key: str) -> int | None:
-            return lines.get(key, lines.get(key.split(".")[0], start))
+            return line_in(lines, key, start)
 
         before = len(problems)
         source_id = entry.get("id")
@@ -104,7 +129,7 @@ def load_sources(path: Path) -> list[SourceConfig]:
         if len(problems) == before:
             resolved = (path.parent / location_path).resolve() if isinstance(location_path, str) else None
             options = {k: v for k, v in entry.items() if k not in ("id", "kind", "schedule", "path", "url")}
-            sources.append(SourceConfig(source_id, kind, schedule, resolved, url, options, start))
+            sources.append(SourceConfig(source_id, kind, schedule, resolved, url, options, start, dict(lines)))
     if problems:
         problems.sort(key=lambda problem: problem[0] or 0)
         raise ConfigError(_listing(path, problems, "nl"), _listing(path, problems, "en"))
@@ -112,10 +137,6 @@ def load_sources(path: Path) -> list[SourceConfig]:
 
 
 def _option_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple[int | None, str, str]]:
-    from .fields import FIELD_BY_NAME
-    from .privacy import is_address, is_personal
-    from .validate import CONVERSIONS
-
     problems = []
     for key in entry:
         if key in SECRET_KEYS:
@@ -126,27 +147,10 @@ def _option_problems(entry: dict, at: Callable[[str], int | None]) -> list[tuple
         elif key not in KNOWN_KEYS:
             problems.append((at(key), f"onbekende instelling '{key}' (bekend: {', '.join(sorted(KNOWN_KEYS))})",
                              f"unknown setting '{key}' (known: {', '.join(sorted(KNOWN_KEYS))})"))
-    for table in ("mapping", "values", "convert", "defaults"):
-        if table in entry and not isinstance(entry[table], dict):
-            problems.append((at(table), f"'{table}' moet een tabel zijn", f"'{table}' must be a table"))
-    for column, target in (entry.get("mapping") or {}).items():
-        if target not in FIELD_BY_NAME:
-            problems.append((at(f"mapping.{column}"), f"mapping '{column}' → '{target}': geen bekend veld",
-                             f"mapping '{column}' → '{target}': not a known field"))
-        elif is_personal(column) or is_address(column):
-            problems.append((at(f"mapping.{column}"),
-                             f"mapping '{column}' → '{target}': deze kolom bevat persoonsgegevens of een adres en "
-                             "wordt nooit gelezen",
-                             f"mapping '{column}' → '{target}': this column holds personal data or an address and "
-                             "is never read"))
-    for table in ("values", "defaults"):
-        for name in entry.get(table) or {}:
-            if name not in FIELD_BY_NAME:
-                problems.append((at(f"{table}.{name}"), f"'{name}' is geen bekend veld", f"'{name}' is not a known field"))
-    for name, unit in (entry.get("convert") or {}).items():
-        if name not in ("wait_days_intake", "wait_days_treatment") or unit not in CONVERSIONS:
-            problems.append((at(f"convert.{name}"), f"convert {name} = {unit!r}: alleen wachttijden, in {', '.join(CONVERSIONS)}",
-                             f"convert {name} = {unit!r}: waits only, in {', '.join(CONVERSIONS)}"))
+    problems += [(at(key), nl, en) for key, nl, en in rule_problems(entry)]
+    if entry.get("encoding", AUTO_ENCODING) not in ENCODINGS:
+        problems.append((at("encoding"), f"'encoding' moet een van {', '.join(ENCODINGS)} zijn, niet {entry['encoding']!r}",
+                         f"'encoding' must be one of {', '.join(ENCODINGS)}, not {entry['encoding']!r}"))
     if "demo" in entry and not isinstance(entry["demo"], bool):
         problems.append((at("demo"), "'demo' moet true of false zijn", "'demo' must be true or false"))
     problems.extend(_time_problems(entry, at))
@@ -215,6 +219,16 @@ def _listing(path: Path, problems: list[tuple[int | None, str, str]], lang: str)
     return "\n".join([head, *body])
 
 
+def line_in(lines: dict[str, int], key: str, default: int | None) -> int | None:
+    """The line of a dotted key ("values.care_type.opvang"), else of the nearest table holding it."""
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        found = lines.get(".".join(parts[:end]), lines.get(".".join(parts[:end]).lower()))
+        if found is not None:
+            return found
+    return default
+
+
 def _block_lines(text: str) -> list[dict[str, int]]:
     """Per [[sources]] block: its header line ('' key), each key's line, and `table.key` for sub-tables."""
     blocks: list[dict[str, int]] = []
@@ -225,7 +239,7 @@ def _block_lines(text: str) -> list[dict[str, int]]:
         if _HEADER.match(line):
             current, table = {"": number}, ""
             blocks.append(current)
-        elif stripped.startswith("[sources.") and current is not None:
+        elif stripped.startswith(("[sources.", "[[sources.")) and current is not None:
             table = stripped.strip("[]").split(".", 1)[1].strip()
             current.setdefault(table, number)
         elif stripped.startswith("["):
@@ -235,4 +249,5 @@ def _block_lines(text: str) -> list[dict[str, int]]:
             if match:
                 key = match.group(1).strip("\"'")
                 current.setdefault(f"{table}.{key}" if table else key, number)
+                current.setdefault(f"{table}.{key.strip().lower()}" if table else key.lower(), number)
     return blocks

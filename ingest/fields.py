@@ -82,6 +82,12 @@ ADDRESS_HEADERS = frozenset({"adres", "address", "straat", "street", "straatnaam
                              "address_line_2", "street_address", "post_code", "zip", "zip_code", "zipcode",
                              "woonadres", "vestigingsadres", "locatieadres", "straat_huisnummer"})
 
+# Words that mark a street address wherever they stand in a header (its privacy key: lower case, "_" between
+# words), and words that say the address is another kind (e-mail, web, IP): "emailadres" is no street.
+ADDRESS_WORDS = ("adres", "address", "straat", "street", "huisnummer", "house_number", "postcode", "postal_code",
+                 "post_code", "zipcode", "zip_code")
+NOT_STREET_ADDRESS_WORDS = ("mail", "web", "url", "ip_", "internet", "site")
+
 # Columns that hold personal data of a client: a file, feed or package with one is refused whole and never
 # kept (ingest/privacy.py). Matched like ADDRESS_HEADERS. Plain "naam"/"name" are not here: they name a
 # service, organisation or contact; staff contact fields (telefoon, email) are allowed. Aggregates such as

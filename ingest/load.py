@@ -89,15 +89,15 @@ INSERT INTO rejected_row (run_id, source_id, file_name, row_number, column_name,
 SELECT ?, ?, ?, row, column_name, value, message_nl, message_en, ? FROM batch_rejected"""
 INSERT_RUN = """
 INSERT INTO ingest_run (run_id, source_id, started_at, finished_at, status, rows_in, rows_loaded, rows_rejected,
-                        file_name, content_hash, error_nl, error_en)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+                        file_name, content_hash, error_nl, error_en, rows_filtered)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 INSERT_FILE_SEEN = """
-INSERT INTO file_seen (source_id, content_hash, file_name, size_bytes, outcome, run_id, seen_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO file_seen (source_id, content_hash, file_name, size_bytes, outcome, run_id, seen_at, config_fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id, content_hash) DO UPDATE SET file_name = excluded.file_name, outcome = excluded.outcome,
-    run_id = excluded.run_id, seen_at = excluded.seen_at"""
+    run_id = excluded.run_id, seen_at = excluded.seen_at, config_fingerprint = excluded.config_fingerprint"""
 FILE_SEEN = """
-SELECT f.outcome, r.error_nl, r.error_en FROM file_seen AS f JOIN ingest_run AS r USING (run_id)
+SELECT f.outcome, r.error_nl, r.error_en, f.config_fingerprint FROM file_seen AS f JOIN ingest_run AS r USING (run_id)
 WHERE f.source_id = ? AND f.content_hash = ?"""
 REJECTED_OF_RUN = """
 SELECT row_number, column_name, value, message_nl, message_en FROM rejected_row WHERE run_id = ?
@@ -110,9 +110,11 @@ SELECT source_id, content_hash, file_name, stamp, inbox_file, base, run_id FROM 
 WHERE source_id = ? ORDER BY stamp"""
 UNLIST_PUT_AWAY = "DELETE FROM pending_put_away WHERE source_id = ? AND content_hash = ? AND stamp = ?"
 UPSERT_FEED_STATE = """
-INSERT INTO feed_state (source_id, etag, last_modified, content_hash, fetched_at) VALUES (?, ?, ?, ?, ?)
+INSERT INTO feed_state (source_id, etag, last_modified, content_hash, fetched_at, config_fingerprint)
+VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
-    content_hash = excluded.content_hash, fetched_at = excluded.fetched_at"""
+    content_hash = excluded.content_hash, fetched_at = excluded.fetched_at,
+    config_fingerprint = excluded.config_fingerprint"""
 KEEP_FIRST_VALID_AT = """
 UPDATE service SET first_valid_at = b.first_valid_at
 FROM (SELECT service_id, min(valid_at) AS first_valid_at FROM batch_observations GROUP BY service_id) AS b
@@ -145,6 +147,11 @@ class SeenFile:
     outcome: str
     error_nl: str | None
     error_en: str | None
+    config_fingerprint: str | None   # the rules it was read with (None: before they were recorded)
+
+    def read_with(self, fingerprint: str) -> bool:
+        """Whether it was read with these rules (content read before fingerprints were kept counts as so)."""
+        return self.config_fingerprint in (None, fingerprint)
 
 
 @dataclass(frozen=True)
@@ -229,14 +236,15 @@ def record_rejected(con: duckdb.DuckDBPyConnection, run_id: int, source_id: str,
 
 def record_run(con: duckdb.DuckDBPyConnection, run_id: int, source_id: str, started: datetime, finished: datetime,
                status: str, rows_in: int, rows_loaded: int, rows_rejected: int, file_name: str | None,
-               content_hash: str | None, error: tuple[str, str] | None) -> None:
+               content_hash: str | None, error: tuple[str, str] | None, rows_filtered: int = 0) -> None:
     run(con, INSERT_RUN, [run_id, source_id, started, finished, status, rows_in, rows_loaded, rows_rejected,
-                          file_name, content_hash, error[0] if error else None, error[1] if error else None])
+                          file_name, content_hash, error[0] if error else None, error[1] if error else None,
+                          rows_filtered])
 
 
 def record_file(con: duckdb.DuckDBPyConnection, source_id: str, content_hash: str, file_name: str, size: int,
-                outcome: str, run_id: int, now: datetime) -> None:
-    run(con, INSERT_FILE_SEEN, [source_id, content_hash, file_name, size, outcome, run_id, now])
+                outcome: str, run_id: int, now: datetime, fingerprint: str | None = None) -> None:
+    run(con, INSERT_FILE_SEEN, [source_id, content_hash, file_name, size, outcome, run_id, now, fingerprint])
 
 
 def seen_file(con: duckdb.DuckDBPyConnection, source_id: str, content_hash: str) -> SeenFile | None:
@@ -266,15 +274,21 @@ def unlist_put_away(con: duckdb.DuckDBPyConnection, item: PutAway) -> None:
     run(con, UNLIST_PUT_AWAY, [item.source_id, item.content_hash, item.stamp])
 
 
-def feed_state(con: duckdb.DuckDBPyConnection, source_id: str) -> tuple[str | None, str | None, str | None]:
-    """(etag, last_modified, content_hash) of the last answer of this feed."""
-    found = rows(con, "SELECT etag, last_modified, content_hash FROM feed_state WHERE source_id = ?", [source_id])
-    return found[0] if found else (None, None, None)
+def feed_state(con: duckdb.DuckDBPyConnection, source_id: str, fingerprint: str | None = None
+               ) -> tuple[str | None, str | None, str | None]:
+    """(etag, last_modified, content_hash) of the last answer of this feed, when it was read with the rules
+    `fingerprint` names (or before rules were recorded); nothing when the rules changed since, so that the
+    next answer is fetched whole and read again."""
+    found = rows(con, "SELECT etag, last_modified, content_hash, config_fingerprint FROM feed_state "
+                      "WHERE source_id = ?", [source_id])
+    if not found or found[0][3] not in (None, fingerprint):
+        return (None, None, None)
+    return found[0][:3]
 
 
 def record_feed_state(con: duckdb.DuckDBPyConnection, source_id: str, etag: str | None, last_modified: str | None,
-                      content_hash: str | None, now: datetime) -> None:
-    run(con, UPSERT_FEED_STATE, [source_id, etag, last_modified, content_hash, now])
+                      content_hash: str | None, now: datetime, fingerprint: str | None = None) -> None:
+    run(con, UPSERT_FEED_STATE, [source_id, etag, last_modified, content_hash, now, fingerprint])
 
 
 def _foreign_services(con: duckdb.DuckDBPyConnection, source_id: str, records: list[Record]) -> list[RowError]:

@@ -26,7 +26,7 @@ from typing import TypeVar
 from queries.errors import CapacityError
 from queries.text import printable
 
-from .fields import ADDRESS_HEADERS, PERSONAL_HEADERS, PERSONAL_WORDS
+from .fields import ADDRESS_HEADERS, ADDRESS_WORDS, NOT_STREET_ADDRESS_WORDS, PERSONAL_HEADERS, PERSONAL_WORDS
 from .records import Extract, RowError, StructuralError
 from .values import as_text
 
@@ -36,22 +36,29 @@ WITHHELD_NL, WITHHELD_EN = "[adres weggelaten]", "[address withheld]"
 _BSN = re.compile(r"(?<!\d)(?<!\d[.])(?:\d{9}|\d{4}[. ]\d{2}[. ]\d{3}|\d{3}[. ]\d{3}[. ]\d{3})(?!\d)(?![.]\d)")
 _DIGIT_RUN = re.compile(r"\d[\d. ]{7,}\d")
 # Street-name endings of Dutch addresses, followed by a house number (with a letter or addition), not by a
-# unit ("Onderweg 24 uur", "Park 3 dagen"); and streets that start with a word and a preposition.
+# unit ("Onderweg 24 uur", "Park 3 dagen"), also written together ("Bremstraat3"); and streets that start with a word and a preposition.
 _STREET_ENDINGS = ("straat", "straatweg", "steenweg", "weg", "laan", "plein", "gracht", "kade", "singel", "dijk",
                    "dreef", "hof", "hoven", "pad", "steeg", "park", "plantsoen", "markt", "ring", "baan", "allee",
                    "boulevard", "burgwal", "wal", "haven", "dam", "erf", "veld", "berg", "akker", "kamp", "zijde",
                    "wetering", "vaart", "kanaal", "poort", "weide", "hoek", "donk", "horst", "heuvel", "promenade",
                    "passage", "galerij")
+# English-language addresses put the number first ("545 Lake Shore Blvd W"); the street type is capitalised.
+# Canadian postal codes ("M9W 1J1") come with them in real feeds.
+_ENGLISH_STREET_ENDINGS = ("Street", "St", "Road", "Rd", "Avenue", "Ave", "Boulevard", "Blvd", "Drive", "Dr", "Lane",
+                           "Ln", "Court", "Ct", "Crescent", "Cres", "Parkway", "Pkwy", "Highway", "Hwy", "Terrace",
+                           "Square", "Sq")
 _NOT_A_UNIT = (r"(?![.,]\d)(?i:(?!\s*(?:/\s*7|uur|u|dag|dagen|week|weken|maand|maanden|jaar|jr|min|minuten|x|keer|"
                r"plek|plekken|plaats|plaatsen|bed|bedden|kamers?|gezinnen|personen|kinderen|vrouwen|mensen|km|m)\b))"
                r"(?!\s*%)")
 _NUMBER = r"\d{1,5}" + _NOT_A_UNIT + r"(?:\s?[a-zA-Z](?![a-zA-Z])|\s?[-/]\s?\d{1,4}(?!\d))?"
 _STREET = re.compile(
-    r"(?i:\b[^\W\d_][\w'’.-]*?(?:" + "|".join(_STREET_ENDINGS) + r"))\s+" + _NUMBER + r"(?!\w)"
+    r"(?i:\b[^\W\d_][\w'’.-]*?(?:" + "|".join(_STREET_ENDINGS) + r"))\s*" + _NUMBER + r"(?!\w)"
     + r"|(?i:\b(?:laan|weg|plein|kade|dijk|singel|hof|park|markt|straat|burgemeester|dokter|pastoor|koning|koningin"
       r"|prins|prinses|graaf|generaal)\s+(?:van|der|de|den|het|ten|ter|op|aan|in|bij|'t)\b(?:\s+[^\W\d_][\w'’.-]*){1,3})"
       r"\s+" + _NUMBER + r"(?!\w)"
-    + r"|\b[1-9]\d{3}\s?(?!SA\b|SD\b|SS\b)[A-Z]{2}\b")
+    + r"|\b[1-9]\d{3}\s?(?!SA\b|SD\b|SS\b)[A-Z]{2}\b"
+    + r"|\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][\w'’.-]*\s+){1,4}(?:" + "|".join(_ENGLISH_STREET_ENDINGS) + r")\b"
+    + r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b")
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
@@ -88,8 +95,14 @@ def is_personal(header: str) -> bool:
 
 
 def is_address(header: str) -> bool:
-    """Whether a column or field name says it holds (part of) a street address."""
-    return any(key in ADDRESS_HEADERS for key in _keys(header))
+    """Whether a column or field name says it holds (part of) a street address: a known address header, or
+    any header containing one of ADDRESS_WORDS (`LOCATION_ADDRESS`, `Adres opvang`, `Postcode locatie`,
+    `straat en huisnummer`), unless it names an e-mail, web or IP address (`emailadres`, `webadres`)."""
+    keys = _keys(header)
+    if any(key in ADDRESS_HEADERS for key in keys):
+        return True
+    return any(word in key for key in keys for word in ADDRESS_WORDS) and \
+        not any(word in key for key in keys for word in NOT_STREET_ADDRESS_WORDS)
 
 
 def personal_columns(header: Iterable[str]) -> list[str]:

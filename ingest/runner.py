@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import duckdb
 
-from queries.db import rows, run
+from queries.db import run
 from queries.paths import DataPaths
 from queries.text import printable
 from queries.warehouse import Warehouse
@@ -38,19 +38,16 @@ from .privacy import (ScrubbedCopy, address_columns, masked, masked_errors, pers
                       scrubbed_copy)
 from .quarantine import (archive_file, delete_personal_file, delete_unreadable_with_addresses, free_stamped_name,
                          quarantine_file, write_rejected_report)
-from .records import Extract, StructuralError
+from .records import Extract, RowError, StructuralError
 from .tabular import sniff_header
 from .signals import SUBMISSION_KIND, CheckedSignal, check_signal, load_signal
 from .sources import Batch, FeedMemory, kind_of
-from .validate import Reference, SourceRules, Validated, bsn_columns, validate
+from .sources.files import file_batch
+from .validate import Reference, Validated, bsn_columns, read_reference, validate
 
 log = logging.getLogger("capacity.ingest")
 
-REFERENCE_CARE_TYPES = "SELECT care_type, label_nl, label_en FROM care_type"
-REFERENCE_TARGET_GROUPS = "SELECT target_group, label_nl, label_en FROM target_group"
-REFERENCE_MUNICIPALITIES = "SELECT gemeente_code, name FROM municipality"
 UPDATE_NEXT_RUN = "UPDATE source SET next_run_at = ? WHERE source_id = ?"
-REFERENCE_REGIONS = "SELECT level, region_code FROM region WHERE level <> 'gemeente'"
 REFUSED_BEFORE = ("{name}: deze inhoud is al eerder geweigerd; weer weggezet zoals de eerste keer (zie het rapport in "
                   "quarantaine) / this content was refused before; put away again as the first time (see its report "
                   "in quarantine)")
@@ -67,16 +64,20 @@ class RunSummary:
     rejected: int = 0
     unchanged: int = 0
     corrected: int = 0
+    filtered: int = 0
+    left_out: int = 0
     messages: list[str] = field(default_factory=list)
 
     def add(self, status: str, loaded: int = 0, rejected: int = 0, unchanged: int = 0, message: str = "",
-            corrected: int = 0) -> None:
+            corrected: int = 0, filtered: int = 0, left_out: int = 0) -> None:
         order = ["unchanged", "ok", "partial", "failed"]
         self.status = max(self.status, status, key=order.index)
         self.loaded += loaded
         self.rejected += rejected
         self.unchanged += unchanged
         self.corrected += corrected
+        self.filtered += filtered
+        self.left_out += left_out
         if message:
             self.messages.append(printable(message))
 
@@ -85,6 +86,10 @@ class RunSummary:
                 f"ongewijzigd/unchanged {self.unchanged}")
         if self.corrected:
             text += f", waarvan correcties/of which corrections {self.corrected}"
+        if self.filtered:
+            text += f", overgeslagen door filter/skipped by filter {self.filtered:,}".replace(",", ".")
+        if self.left_out:
+            text += f", onleesbare waarden leeg gelaten/unreadable values left empty {self.left_out}"
         return text + "".join(f"\n    {message}" for message in self.messages)
 
 
@@ -145,9 +150,19 @@ class SourceRunner:
             self._run_batch(source, batch, summary)
         return summary
 
-    def _run_batch(self, source: SourceConfig, batch: Batch, summary: RunSummary) -> None:
+    def reprocess(self, source: SourceConfig) -> RunSummary:
+        """Read the source's archived files again, oldest first, with its current configuration; they stay in
+        the archive. Identical figures change nothing; other figures are corrections."""
+        summary = RunSummary(source.id)
+        folder = self.paths.archive / source.id
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if path.is_file() and not path.name.startswith("."):
+                self._run_batch(source, file_batch(source, path, None), summary, again=True)
+        return summary
+
+    def _run_batch(self, source: SourceConfig, batch: Batch, summary: RunSummary, again: bool = False) -> None:
         started = datetime.now(timezone.utc)
-        seen = self._seen(source, batch)
+        seen = None if again else self._seen(source, batch)
         if seen is not None and batch.inbox_file is not None:
             self._put_away_again(source, batch, started, seen, summary)
             return
@@ -179,12 +194,13 @@ class SourceRunner:
                 self._register(con, source, now)
                 run_id = next_run_id(con)
                 result = self._load(con, source, run_id, validated, now)
-                rejected = masked_errors(validated.rejected + result.rejected)
+                rejected = masked_errors(_named(validated.rejected + result.rejected, validated))
                 rejected_rows = len({e.row for e in rejected})
-                status = "partial" if rejected else "ok" if result.loaded else "unchanged"
+                filtered = getattr(validated, "filtered", 0)
+                status, error = _outcome(rows_in - filtered, result.loaded, rejected_rows)
                 record_rejected(con, run_id, source.id, batch.name, rejected, now)
                 record_run(con, run_id, source.id, started, now, status, rows_in, result.loaded, rejected_rows,
-                           batch.name, batch.content_hash, None)
+                           batch.name, batch.content_hash, error, filtered)
                 self._remember(con, source, batch, "loaded", run_id, now)
                 owes = batch.inbox_file is not None or rejected   # a file to put away, or a report to write
                 listed = self._put_away_of(source, batch, started, run_id) if owes else None
@@ -198,7 +214,8 @@ class SourceRunner:
         self.publish_requested.set()
         if listed is not None:
             self._put_away(source, listed, batch if batch.inbox_file is not None else None, extract)
-        summary.add(status, result.loaded, rejected_rows, result.unchanged, corrected=result.corrected)
+        summary.add(status, result.loaded, rejected_rows, result.unchanged, corrected=result.corrected,
+                    filtered=filtered, left_out=getattr(validated, "left_out", 0))
         log.info("source %s: %s %s loaded=%d rejected=%d corrected=%d", source.id, batch.name, status, result.loaded,
                  rejected_rows, result.corrected)
 
@@ -308,13 +325,13 @@ class SourceRunner:
         """The scrubbed copy to keep of a provider file that was not validated to the end."""
         if extract is None or source.kind != "file":
             return None
-        return scrubbed_copy(extract, address_columns(extract.header), bsn_columns(extract, _rules(source)))
+        return scrubbed_copy(extract, address_columns(extract.header), bsn_columns(extract, source.rules))
 
     def _validate(self, source: SourceConfig, extract: Extract, now: datetime) -> Validated | CheckedSignal:
         """Capacity rows are validated row by row; a demand signal (kind `submission`) is checked whole."""
         if source.kind == SUBMISSION_KIND:
             return check_signal(extract, self._reference(), now)
-        return validate(extract, _rules(source), self._reference(), now)
+        return validate(extract, source.rules, self._reference(), now)
 
     @staticmethod
     def _load(con: duckdb.DuckDBPyConnection, source: SourceConfig, run_id: int,
@@ -325,35 +342,20 @@ class SourceRunner:
 
     def _memory(self, source: SourceConfig) -> FeedMemory:
         with self.warehouse.lock:
-            return FeedMemory(*feed_state(self.warehouse.con, source.id))
+            return FeedMemory(*feed_state(self.warehouse.con, source.id, source.fingerprint))
 
     def _seen(self, source: SourceConfig, batch: Batch) -> str | None:
         """What the ledger did with this content before: `loaded`, `quarantined` (refused) or None (new)."""
         with self.warehouse.lock:
             if batch.feed is not None:
-                return "loaded" if feed_state(self.warehouse.con, source.id)[2] == batch.content_hash else None
+                known = feed_state(self.warehouse.con, source.id, source.fingerprint)[2]
+                return "loaded" if known == batch.content_hash else None
             seen = seen_file(self.warehouse.con, source.id, batch.content_hash)
-            return seen.outcome if seen is not None else None
+            return seen.outcome if seen is not None and seen.read_with(source.fingerprint) else None
 
     def _reference(self) -> Reference:
         with self.warehouse.lock:
-            con = self.warehouse.con
-            care = rows(con, REFERENCE_CARE_TYPES)
-            groups = rows(con, REFERENCE_TARGET_GROUPS)
-            municipalities = dict(rows(con, REFERENCE_MUNICIPALITIES))
-            regions = rows(con, REFERENCE_REGIONS)
-        from .fields import VOCABULARY
-
-        care_words = {word.lower(): code for code, nl, en in care for word in (code, nl, en)}
-        care_words.update({w: c for w, c in VOCABULARY["care_type"].items() if c in {code for code, _, _ in care}})
-        group_words = {word.lower(): code for code, nl, en in groups for word in (code, nl, en)}
-        group_words.update({w: c for w, c in VOCABULARY["target_groups"].items()
-                            if c in {code for code, _, _ in groups}})
-        region_codes: dict[str, list[tuple[str, str]]] = {}
-        for level, code in regions:
-            region_codes.setdefault(code.upper(), []).append((level, code))
-        return Reference(care_words, group_words, municipalities, region_codes,
-                         frozenset(level for level, _ in regions))
+            return read_reference(self.warehouse.con)
 
     def _register(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, now: datetime) -> None:
         location = str(source.url or source.path or self.paths.inbox / source.id)
@@ -363,9 +365,11 @@ class SourceRunner:
     def _remember(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, batch: Batch, outcome: str,
                   run_id: int, now: datetime) -> None:
         if batch.feed is not None:
-            record_feed_state(con, source.id, batch.feed.etag, batch.feed.last_modified, batch.content_hash, now)
+            record_feed_state(con, source.id, batch.feed.etag, batch.feed.last_modified, batch.content_hash, now,
+                              source.fingerprint)
         else:
-            record_file(con, source.id, batch.content_hash, batch.name, batch.size, outcome, run_id, now)
+            record_file(con, source.id, batch.content_hash, batch.name, batch.size, outcome, run_id, now,
+                        source.fingerprint)
 
     def record_next_run(self, source_id: str, next_run_at: datetime | None) -> None:
         """The scheduler's next planned run of a source (shown on the data-health page)."""
@@ -391,8 +395,24 @@ class SourceRunner:
             record_run(con, run_id, source.id, started, now, "failed", 0, 0, 0, batch.name if batch else None,
                        batch.content_hash if batch else None, (nl, en))
             if batch is not None and outcome is not None and batch.feed is None:
-                record_file(con, source.id, batch.content_hash, batch.name, batch.size, outcome, run_id, now)
+                record_file(con, source.id, batch.content_hash, batch.name, batch.size, outcome, run_id, now,
+                            source.fingerprint)
         self.publish_requested.set()
+
+
+def _named(errors: list[RowError], validated: Validated | CheckedSignal) -> list[RowError]:
+    """Row errors that name a canonical field named by the column the file has for it."""
+    where = getattr(validated, "where", {})
+    return [replace(e, column=where[e.column]) if e.column in where and where[e.column] != e.column else e
+            for e in errors]
+
+
+def _outcome(kept: int, loaded: int, rejected_rows: int) -> tuple[str, tuple[str, str] | None]:
+    """The run's status, and its error when every row (the filters left aside) was rejected."""
+    if kept > 0 and rejected_rows >= kept:
+        return "failed", (f"alle {kept} regels zijn afgewezen; zie de afgewezen regels",
+                          f"all {kept} rows were rejected; see the rejected rows")
+    return ("partial" if rejected_rows else "ok" if loaded else "unchanged"), None
 
 
 def unexpected(error: Exception, while_loading: bool = False) -> tuple[str, str]:
@@ -404,8 +424,3 @@ def unexpected(error: Exception, while_loading: bool = False) -> tuple[str, str]
     return (f"Onverwachte fout{where_nl} ({what}); de details staan in het log van het ingest-proces",
             f"Unexpected error{where_en} ({what}); the details are in the log of the ingest process")
 
-
-def _rules(source: SourceConfig) -> SourceRules:
-    options = source.options
-    return SourceRules(mapping=dict(options.get("mapping", {})), values=dict(options.get("values", {})),
-                       convert=dict(options.get("convert", {})), defaults=dict(options.get("defaults", {})))

@@ -1,6 +1,8 @@
 """Reading provider files (CSV, XLSX) into raw rows numbered as the provider sees them.
 
-CSV: decoded whole (UTF-8, UTF-8/UTF-16 with BOM, else Windows-1252) and parsed with csv.reader;
+CSV: decoded whole (UTF-8, UTF-8/UTF-16 with BOM, else Windows-1252; a source configured with
+`encoding = "windows-1252"` has every byte that is not UTF-8 read as Windows-1252, so a Windows export
+with a few UTF-8 characters in it reads right) and parsed with csv.reader;
 every value is a trimmed string, nothing is interpreted. No row is lost silently: a row with fewer or
 more cells than the header, a quote that is never closed (it would swallow the lines after it into one
 cell), a line the reader cannot parse and a line with bytes that are not UTF-8 (in a file that is UTF-8
@@ -58,13 +60,18 @@ _LINE_END_BYTES = re.compile(rb"\r\n|\r|\n")
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 MAX_CELL_CHARS = MAX_BYTES  # a cell may be as long as a file may be; text fields have their own limit
 MAX_INVALID_BYTES = 1000
+AUTO_ENCODING = "auto"
+WINDOWS_ENCODING = "windows-1252"
+ENCODINGS = (AUTO_ENCODING, WINDOWS_ENCODING)
 MAX_NUMBER_CHARS = 40
+UNNAMED_COLUMN = "(kolom {position})"
 _FORMULA_NL = "open het bestand in Excel, sla het op en stuur het opnieuw"
 _FORMULA_EN = "open the file in Excel, save it and send it again"
 
 
-def read_tabular(path: Path, max_bytes: int = MAX_BYTES) -> Extract:
-    """Read a provider's .csv/.tsv/.txt or .xlsx file, chosen by its extension."""
+def read_tabular(path: Path, max_bytes: int = MAX_BYTES, encoding: str = AUTO_ENCODING) -> Extract:
+    """Read a provider's .csv/.tsv/.txt or .xlsx file, chosen by its extension; `encoding` (a CSV's) is one
+    of ENCODINGS."""
     suffix = path.suffix.lower()
     if suffix == XLSX_SUFFIX:
         return read_xlsx(path, max_bytes)
@@ -72,7 +79,7 @@ def read_tabular(path: Path, max_bytes: int = MAX_BYTES) -> Extract:
         raise _refuse(path.name,
                       "dit bestandstype wordt niet ondersteund; stuur een .csv-, .tsv-, .txt- of .xlsx-bestand",
                       "this file type is not supported; send a .csv, .tsv, .txt or .xlsx file")
-    return read_csv_bytes(_load(path, max_bytes), path.name)
+    return read_csv_bytes(_load(path, max_bytes), path.name, encoding)
 
 
 def sniff_header(path: Path) -> list[str] | None:
@@ -103,9 +110,9 @@ def _decode_start(data: bytes) -> str:
         return data.decode("utf-8-sig", "replace")
 
 
-def read_csv_bytes(data: bytes, file_name: str) -> Extract:
+def read_csv_bytes(data: bytes, file_name: str, encoding: str = AUTO_ENCODING) -> Extract:
     """Parse CSV bytes: trimmed string values, each row numbered by the line where its record starts."""
-    text, invalid = _decode_csv(data, file_name)
+    text, invalid = _decode_csv(data, file_name, encoding)
     with _gc_paused():
         return _parse_csv(text, file_name, invalid)
 
@@ -159,13 +166,11 @@ def _load(path: Path, max_bytes: int) -> bytes:
 
 
 def _checked_header(cells: list[str], positions: list[str], file_name: str) -> list[str]:
-    """The trimmed column names; refused when one is empty or appears twice."""
-    header = [cell.strip() for cell in cells]
+    """The trimmed column names, an unnamed one called after its position (`(kolom 1)`, `(kolom C)`: it may be
+    mapped by that name, and an unmapped one is ignored); refused when a name appears twice."""
+    header = [cell.strip() or UNNAMED_COLUMN.format(position=position) for cell, position in zip(cells, positions)]
     seen: dict[str, str] = {}
     for name, position in zip(header, positions):
-        if not name:
-            raise _refuse(file_name, f"kolom {position} in de kopregel heeft geen naam",
-                          f"column {position} in the header has no name")
         if name in seen:
             raise _refuse(file_name,
                           f"de kolomnaam '{name}' staat twee keer in de kopregel (kolom {seen[name]} en {position})",
@@ -207,7 +212,8 @@ def _parse_csv(text: str, file_name: str, invalid: _InvalidBytes | None = None) 
     if first.cells is None:
         raise _refuse(file_name, *(f"kopregel: {first.problem[0]}", f"header: {first.problem[1]}"))
     if invalid and invalid.first_in(first.start, first.end):
-        raise _refuse(file_name, *_invalid_bytes_problem(invalid.first_in(first.start, first.end)))
+        nl, en = _invalid_bytes_problem(invalid.first_in(first.start, first.end))
+        raise _refuse(file_name, f"kopregel: {nl}", f"header: {en}")
     header = _checked_header(first.cells, [str(n) for n in range(1, len(first.cells) + 1)], file_name)
     extract = Extract(file_name, header)
     width = len(header)
@@ -216,9 +222,10 @@ def _parse_csv(text: str, file_name: str, invalid: _InvalidBytes | None = None) 
         if problem is None:
             problem, value = _width_problem(record, width)
         if problem is None and invalid and _ESCAPED_BYTE.search("".join(record.cells)):
-            problem = _invalid_bytes_problem(invalid.first_in(record.start, record.end))
+            place = invalid.first_in(record.start, record.end)
+            problem, value = _invalid_bytes_problem(place), _invalid_byte_value(place)
         if problem is not None:
-            extract.errors.append(_line_error(file_name, record, problem, value))
+            extract.errors.append(_line_error(record, problem, value))
         else:
             extract.rows.append(RawRow(record.start, dict(zip(header, record.cells))))
     return extract
@@ -318,38 +325,66 @@ def _width_problem(record: _Record, width: int) -> tuple[tuple[str, str] | None,
     return None, None
 
 
-def _line_error(file_name: str, record: _Record, problem: tuple[str, str], value: str | None = None) -> RowError:
-    nl, en = problem
-    return RowError(record.start, None, value, f"{file_name}, regel {record.start}: {nl}",
-                    f"{file_name}, line {record.start}: {en}")
+def _line_error(record: _Record, problem: tuple[str, str], value: str | None = None) -> RowError:
+    """A line's problem; the line is the error's row (not repeated in its message, so that identical problems
+    read as one message in the summaries)."""
+    return RowError(record.start, None, value, *problem)
 
 
 def _invalid_bytes_problem(place: tuple[int, int, int] | None) -> tuple[str, str]:
-    line, offset, byte = place or (0, 0, 0)
-    return (f"byte 0x{byte:02X} op regel {line} (byte {offset} van het bestand) is geen geldige UTF-8; sla het "
-            "bestand op als 'CSV UTF-8' en stuur het opnieuw",
-            f"byte 0x{byte:02X} on line {line} (byte {offset} of the file) is not valid UTF-8; save the file as "
-            "'CSV UTF-8' and send it again")
+    """The message of a line holding a byte that is not UTF-8; the line is the row, so only the byte is named
+    (identical bytes read as one message in the summaries)."""
+    byte = f"byte 0x{place[2]:02X}" if place else "een byte"
+    byte_en = f"byte 0x{place[2]:02X}" if place else "a byte"
+    return (f"{byte} op deze regel is geen geldige UTF-8; sla het bestand op als 'CSV UTF-8' en stuur het "
+            f"opnieuw (of, stuurt deze bron altijd Windows-1252: zet encoding = \"{WINDOWS_ENCODING}\" bij de bron)",
+            f"{byte_en} on this line is not valid UTF-8; save the file as 'CSV UTF-8' and send it again (or, when "
+            f"this source always sends Windows-1252: set encoding = \"{WINDOWS_ENCODING}\" for the source)")
 
 
-def _decode_csv(data: bytes, file_name: str) -> tuple[str, _InvalidBytes | None]:
+def _invalid_byte_value(place: tuple[int, int, int] | None) -> str | None:
+    """The byte and where it is in the file (for a hex editor)."""
+    return f"0x{place[2]:02X} @ byte {place[1]}" if place else None
+
+
+def _decode_csv(data: bytes, file_name: str, encoding: str = AUTO_ENCODING) -> tuple[str, _InvalidBytes | None]:
     """The text, and where it holds bytes that are not UTF-8 in a file that is UTF-8 otherwise (they
     become lone surrogates in the text, and their lines row errors). A file without a single UTF-8
-    character beyond ASCII is read as Windows-1252."""
+    character beyond ASCII is read as Windows-1252; with `encoding` windows-1252, so is every byte that is
+    not UTF-8 (and only a byte Windows-1252 leaves undefined is an error)."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _decode(data, file_name), None
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
         pass
+    if encoding == WINDOWS_ENCODING:
+        text = data.decode("utf-8-sig", _WINDOWS_FALLBACK)
+        return text, (_InvalidBytes(_invalid_places(data, windows=True)) if _ESCAPED_BYTE.search(text) else None)
     text = data.decode("utf-8-sig", "surrogateescape")
     if any(ord(ch) > 0x7F and not 0xDC80 <= ord(ch) <= 0xDCFF for ch in text):
         return text, _InvalidBytes(_invalid_places(data))
     return _decode(data, file_name), None
 
 
-def _invalid_places(data: bytes) -> list[tuple[int, int, int]]:
-    """(line, 1-based byte offset, byte) of the first MAX_INVALID_BYTES bytes that are not UTF-8."""
+def _windows_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Decoding error handler: the bytes that are not UTF-8 as Windows-1252; its five undefined bytes stay
+    escaped (lone surrogates, as surrogateescape leaves them)."""
+    return "".join(_windows_char(byte) for byte in error.object[error.start:error.end]), error.end
+
+
+def _windows_char(byte: int) -> str:
+    return chr(0xDC00 + byte) if byte in _WINDOWS_UNDEFINED else bytes([byte]).decode("cp1252")
+
+
+_WINDOWS_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
+_WINDOWS_FALLBACK = "capacity-windows-1252-fallback"
+codecs.register_error(_WINDOWS_FALLBACK, _windows_fallback)
+
+
+def _invalid_places(data: bytes, windows: bool = False) -> list[tuple[int, int, int]]:
+    """(line, 1-based byte offset, byte) of the first MAX_INVALID_BYTES bytes that are not UTF-8 (`windows`:
+    only those Windows-1252 does not define either)."""
     line_ends = [end.end() for end in _LINE_END_BYTES.finditer(data)]
     places, position = [], 0
     while len(places) < MAX_INVALID_BYTES:
@@ -357,8 +392,9 @@ def _invalid_places(data: bytes) -> list[tuple[int, int, int]]:
             data[position:].decode("utf-8")
             break
         except UnicodeDecodeError as exc:
-            offset = position + exc.start
-            places.append((bisect_right(line_ends, offset) + 1, offset + 1, data[offset]))
+            start = position + exc.start
+            offsets = [o for o in range(start, position + exc.end) if data[o] in _WINDOWS_UNDEFINED] if windows else [start]
+            places += [(bisect_right(line_ends, offset) + 1, offset + 1, data[offset]) for offset in offsets]
             position += exc.end
     return places
 

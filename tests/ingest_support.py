@@ -99,16 +99,17 @@ def leaks(paths: DataPaths, secrets: tuple[str, ...]) -> list[str]:
 
 
 def database_hits(path: Path, secrets: tuple[str, ...]) -> Iterator[str]:
+    """Each text column holding a secret; every column's distinct values are read once."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         columns = rows(con, "SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns AS c "
                             "JOIN information_schema.tables AS t USING (table_catalog, table_schema, table_name) "
                             "WHERE t.table_type = 'BASE TABLE' AND c.data_type LIKE 'VARCHAR%'")
         for schema, table, column in columns:
+            values = [value for (value,) in rows(con, f'SELECT DISTINCT CAST("{column}" AS VARCHAR) '
+                                                      f'FROM "{schema}"."{table}" WHERE "{column}" IS NOT NULL')]
             for secret in secrets:
-                count = rows(con, f'SELECT count(*) FROM "{schema}"."{table}" '
-                                  f'WHERE CAST("{column}" AS VARCHAR) LIKE ?', [f"%{secret}%"])[0][0]
-                if count:
+                if any(secret in value for value in values):
                     yield f"{schema}.{table}.{column} holds {secret!r}"
     finally:
         con.close()

@@ -123,7 +123,8 @@ def _services(con, services: dict, observations: list, attributes: dict, shift: 
         for column, value in extra.items():
             run(con, f"UPDATE service SET {column} = ? WHERE service_id = ?", [value, service_id])
     run_id = scalar(con, "SELECT nextval('ingest_run_id')")
-    run(con, "INSERT INTO ingest_run VALUES (?, ?, now(), now(), 'ok', ?, ?, 0, 'fixture', NULL, NULL, NULL)",
+    run(con, "INSERT INTO ingest_run (run_id, source_id, started_at, finished_at, status, rows_in, rows_loaded, "
+             "rows_rejected, file_name) VALUES (?, ?, now(), now(), 'ok', ?, ?, 0, 'fixture')",
         [run_id, SOURCE, len(observations), len(observations)])
     for service_id, valid_at, maximum, available, waiting, intake, treatment in observations:
         status = "open" if available else "full"

@@ -316,7 +316,7 @@ def future() -> str:
     ("R1,A,P,shelter,child,GM0014,2026-11-24,place,5,-2", "available", "available: '-2' is negative"),
     ("R1,A,P,shelter,child,GM0014,2026-11-24,place,5,7", "available", "available (7) is greater than maximum (5)"),
     ("R1,A,P,shelter,child,GM9999,2026-11-24,place,5,1", "service_area",
-     "service_area: area 'GM9999' is not a known municipality (GM code or exact name) or region code"),
+     "service_area: 'GM9999' is not a known municipality or place"),
     ("R1,A,P,astrology,child,GM0014,2026-11-24,place,5,1", "care_type", "care_type: 'astrology' is not a known value"),
     ("R1,A,P,shelter,elderly,GM0014,2026-11-24,place,5,1", "target_groups",
      "target_groups: 'elderly' is not a known value"),

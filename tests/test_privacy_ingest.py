@@ -121,6 +121,19 @@ def test_a_mapping_of_a_personal_or_address_column_is_a_configuration_error(tmp_
     assert "mapping 'postcode' → 'service_area'" in caught.value.en
 
 
+@pytest.mark.parametrize("column", ["LOCATION_ADDRESS", "Adres opvang", "Postcode locatie", "straat en huisnummer"])
+@pytest.mark.parametrize("target", ["phone", "referral_route", "service_name"])
+def test_an_address_column_by_pattern_can_be_mapped_to_no_field(tmp_path: Path, column: str, target: str) -> None:
+    """Not through the mapping, not as a fallback column, not in a composed value."""
+    for extra in (f'[sources.mapping]\n"{column}" = "{target}"\n',
+                  f'[sources.fields]\n{target} = ["Naam", "{column}"]\n',
+                  f'[sources.fields]\n{target} = "{{Naam}} {{{column}}}"\n'):
+        (tmp_path / "sources.toml").unlink(missing_ok=True)
+        with pytest.raises(ConfigError) as caught:
+            load_sources(write_config(tmp_path, extra))
+        assert f"'{column}' → '{target}': this column holds personal data or an address" in caught.value.en, extra
+
+
 # ---------------------------------------------------------------- a BSN in a free-text field: the row is refused
 
 def test_a_bsn_refuses_its_row_and_is_masked_everywhere(data_paths: DataPaths, tmp_path: Path) -> None:

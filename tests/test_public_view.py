@@ -32,8 +32,9 @@ def add_peer_groups(paths: DataPaths, shift: timedelta) -> None:
     with Warehouse(paths) as warehouse:
         with warehouse.transaction() as con:
             run_id = scalar(con, "SELECT nextval('ingest_run_id')")
-            run(con, "INSERT INTO ingest_run VALUES (?, 'fixture', now(), now(), 'ok', 7, 7, 0, 'peer', NULL, NULL, "
-                     "NULL)", [run_id])
+            run(con, "INSERT INTO ingest_run (run_id, source_id, started_at, finished_at, status, rows_in, "
+                     "rows_loaded, rows_rejected, file_name) VALUES (?, 'fixture', now(), now(), 'ok', 7, 7, 0, 'peer')",
+                [run_id])
             for service_id, (level, code), maximum, available in PEER_GROUPS:
                 run(con, """INSERT INTO service (service_id, provider_id, name, care_type, source_id, updated_at)
                             VALUES (?, 'P', ?, 'peer_group', 'fixture', now())""", [service_id, f"Groep {service_id}"])

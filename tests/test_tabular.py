@@ -116,9 +116,9 @@ def test_csv_extra_cells_are_a_row_error(tmp_path):
     assert extract.rows == [RawRow(2, {"naam": "A", "plaatsen": "1"}), RawRow(4, {"naam": "C", "plaatsen": "4"})]
     assert extract.errors == [RowError(
         3, None, "3",
-        "aanbieder.csv, regel 3: deze regel heeft meer cellen dan de 2 kolommen van de kopregel (extra: '3'); "
+        "deze regel heeft meer cellen dan de 2 kolommen van de kopregel (extra: '3'); "
         "controleer scheidingstekens en aanhalingstekens",
-        "aanbieder.csv, line 3: this line has more cells than the 2 columns of the header (extra: '3'); "
+        "this line has more cells than the 2 columns of the header (extra: '3'); "
         "check delimiters and quotes")]
 
 
@@ -128,7 +128,7 @@ def test_csv_values_are_trimmed_and_a_row_with_fewer_cells_is_a_row_error(tmp_pa
     assert extract.header == ["naam", "plaatsen", "wachtlijst"]
     assert extract.rows == [RawRow(2, {"naam": "Zon", "plaatsen": "3", "wachtlijst": ""})]
     assert [(e.row, e.en) for e in extract.errors] == [
-        (3, "aanbieder.csv, line 3: this line has 2 cells and the header 3 columns; a shifted line is not loaded "
+        (3, "this line has 2 cells and the header 3 columns; a shifted line is not loaded "
             "(check delimiters and quotes)")]
 
 
@@ -154,17 +154,19 @@ def test_csv_duplicate_header_is_refused(tmp_path):
     assert error.en == "aanbieder.csv: the column name 'naam' appears twice in the header (columns 1 and 3)"
 
 
-def test_csv_empty_header_cell_is_refused(tmp_path):
-    error = refusal(lambda: read_csv(tmp_path, b"naam;;plaatsen\nA;x;1\n"))
-    assert error.en == "aanbieder.csv: column 2 in the header has no name"
+def test_csv_an_unnamed_header_cell_is_named_after_its_position(tmp_path):
+    """An unnamed column (the NZa export starts with one) is not a reason to refuse the file."""
+    extract = read_csv(tmp_path, b"naam;;plaatsen\nA;x;1\n")
+    assert extract.header == ["naam", "(kolom 2)", "plaatsen"]
+    assert extract.rows == [RawRow(2, {"naam": "A", "(kolom 2)": "x", "plaatsen": "1"})]
 
 
 def test_csv_unclosed_quote_rejects_its_line_and_the_rest_loads(tmp_path):
     data = b'naam,plaatsen\nA,1\nB,"open\n' + b"C,3\n" * 40_000
     extract = read_csv(tmp_path, data)
     assert len(extract.rows) == 40_001 and extract.rows[1] == RawRow(4, {"naam": "C", "plaatsen": "3"})
-    assert [(e.row, e.en[:73]) for e in extract.errors] == [
-        (3, 'aanbieder.csv, line 3: the quote (") that opens on line 3 is never closed')]
+    assert [(e.row, e.en[:50]) for e in extract.errors] == [
+        (3, 'the quote (") that opens on line 3 is never closed')]
 
 
 def test_read_csv_bytes_names_the_file():

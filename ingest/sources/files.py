@@ -10,7 +10,7 @@ from typing import Iterator
 from queries.paths import DataPaths
 
 from ..config import SourceConfig
-from ..tabular import read_tabular
+from ..tabular import AUTO_ENCODING, read_tabular
 from . import Batch, FeedMemory
 
 TEMPORARY_SUFFIXES = {".part", ".tmp", ".crdownload", ".partial"}
@@ -27,14 +27,13 @@ class FileSource:
     def batches(self, source: SourceConfig, paths: DataPaths, memory: FeedMemory, now: datetime) -> Iterator[Batch]:
         location = inbox_of(source, paths)
         settle = float(source.options.get("settle_seconds", DEFAULT_SETTLE_SECONDS))
-        cap = int(source.options.get("max_bytes", MAX_FILE_BYTES))
         if location.is_file():
-            yield _batch(location, None, cap)
+            yield file_batch(source, location, None)
             return
         location.mkdir(parents=True, exist_ok=True)
         for path in sorted(location.iterdir()):
             if _ready(path, settle):
-                yield _batch(path, path, cap)
+                yield file_batch(source, path, path)
 
 
 def _ready(path: Path, settle: float) -> bool:
@@ -47,7 +46,11 @@ def _ready(path: Path, settle: float) -> bool:
     return time.time() - path.stat().st_mtime >= settle
 
 
-def _batch(path: Path, inbox_file: Path | None, cap: int) -> Batch:
+def file_batch(source: SourceConfig, path: Path, inbox_file: Path | None) -> Batch:
+    """A file as one batch, read as the source says (`max_bytes`, `encoding`); `inbox_file` is what to put away
+    after its commit (None: read in place)."""
+    cap = int(source.options.get("max_bytes", MAX_FILE_BYTES))
+    encoding = source.options.get("encoding", AUTO_ENCODING)
     data = path.read_bytes()
     return Batch(name=path.name, content_hash=hashlib.sha256(data).hexdigest(), size=len(data),
-                 read=lambda: read_tabular(path, cap), inbox_file=inbox_file)
+                 read=lambda: read_tabular(path, cap, encoding), inbox_file=inbox_file)

@@ -64,7 +64,7 @@ def test_a_row_with_fewer_cells_is_not_loaded_shifted(data_paths: DataPaths, tmp
     content = "\n".join([HEADER, line("S1"), shifted, line("S3")]) + "\n"
     outcome = ingest_bytes(data_paths, tmp_path, "short.csv", content.encode())
     assert loaded(outcome) == ["S1", "S3"]
-    assert errors(outcome) == [(3, "short.csv, line 3: this line has 9 cells and the header 10 columns; a shifted "
+    assert errors(outcome) == [(3, "this line has 9 cells and the header 10 columns; a shifted "
                                    "line is not loaded (check delimiters and quotes)")]
 
 
@@ -83,7 +83,7 @@ def test_a_cell_longer_than_the_csv_readers_limit_is_named_as_such(data_paths: D
 
 def test_a_byte_that_is_not_utf8_is_named_with_its_line_and_offset(data_paths: DataPaths, tmp_path: Path) -> None:
     """A UTF-8 file (U1 is called Zoë, in UTF-8) with one Windows-1252 byte (0xEB, ë) on line 3: that line is
-    a row error naming byte 0xEB and where it is; the rest loads, Zoë read right."""
+    a row error naming byte 0xEB, its value where it is in the file; the rest loads, Zoë read right."""
     first = (HEADER + "\n" + line("U1", name="Zoë") + "\n").encode("utf-8")
     bad = line("U2", name="Zo\udceb").encode("utf-8", "surrogateescape") + b"\n"
     offset = len(first) + len("U2;Zo") + 1  # 1-based
@@ -91,8 +91,10 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line_and_offset(data_paths: D
     outcome = ingest_bytes(data_paths, tmp_path, "bytes.csv", content)
     assert loaded(outcome) == ["U1", "U3"]
     assert outcome.query("SELECT name FROM service WHERE service_id = 'U1'") == [("Zoë",)]
-    assert errors(outcome) == [(3, f"bytes.csv, line 3: byte 0xEB on line 3 (byte {offset} of the file) is not valid "
-                                   "UTF-8; save the file as 'CSV UTF-8' and send it again")]
+    assert outcome.rejected() == [(3, None, f"0xEB @ byte {offset}",
+                                   "byte 0xEB on this line is not valid UTF-8; save the file as 'CSV UTF-8' and send "
+                                   "it again (or, when this source always sends Windows-1252: set encoding = "
+                                   "\"windows-1252\" for the source)")]
 
 
 def test_a_windows_1252_file_is_still_read_as_such(data_paths: DataPaths, tmp_path: Path) -> None:
