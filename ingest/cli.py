@@ -55,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = command("report", cmd_report, "export shortfall, providers or sources as csv, json or xlsx")
     add_report_arguments(report)
 
-    sources = command("sources", cmd_sources_check, "check the sources configuration")
-    sources.add_argument("action", choices=("check",))
+    sources = command("sources", cmd_sources, "check the sources configuration, preview a source, reprocess it")
+    sources.add_argument("action", choices=("check", "preview", "reprocess"))
+    sources.add_argument("id", nargs="?", help="a source (check: only this one; preview, reprocess: required)")
+    sources.add_argument("file", nargs="?", type=Path,
+                         help="check: warn about configured columns this file lacks; preview: the file to read")
 
     ingest = command("ingest", cmd_ingest, "run the ingest scheduler (the only writer)")
     ingest.add_argument("--once", nargs="*", metavar="ID",
@@ -171,15 +174,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run_report(args, paths_of(args), _lang())
 
 
-def cmd_sources_check(args: argparse.Namespace) -> int:
+def cmd_sources(args: argparse.Namespace) -> int:
+    from . import steward
     from .config import load_sources
 
-    path = config_of(args)
+    path, paths = config_of(args), paths_of(args)
+    if args.action != "check" and not args.id:
+        raise CapacityError(f"Geef de bron: capacity sources {args.action} ID", f"Name the source: capacity sources "
+                                                                                 f"{args.action} ID")
+    if args.action == "preview":
+        steward.print_preview(steward.preview(path, paths, args.id, args.file), _lang())
+        return 0
+    if args.action == "reprocess":
+        print(steward.reprocess(path, paths, args.id))
+        return 0
     sources = load_sources(path)
-    print(_t(f"{path}: {len(sources)} bron(nen), geen problemen.", f"{path}: {len(sources)} source(s), no problems."))
+    findings = steward.check(path, paths, args.id, args.file)
+    errors = [finding for finding in findings if finding.error]
+    print(_t(f"{path}: {len(sources)} bron(nen), {len(errors)} fout(en).", f"{path}: {len(sources)} source(s), "
+                                                                             f"{len(errors)} error(s)."))
     for source in sources:
         print(f"  {source.id:<24} {source.kind:<5} {source.schedule:<14} {source.url or source.path or ''}")
-    return 0
+    return steward.print_findings(findings, _lang())
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from queries.connection import PublishedReader
 from queries.export import to_csv, to_json, to_xlsx
-from queries.health import SOURCE_COLUMNS, source_health
+from queries.health import REJECTION_COLUMNS, SOURCE_COLUMNS, rejection_summary, source_health
 from queries.moments import as_of
 from queries.paths import DataPaths
 from queries.providers import PROVIDER_COLUMNS, SearchFilters, search_providers
@@ -17,7 +17,8 @@ from queries.shortfall import REPORT_COLUMNS, shortfall
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=("shortfall", "providers", "sources"))
+    parser.add_argument("what", choices=("shortfall", "providers", "sources", "rejected"))
+    parser.add_argument("--source", help="one source (rejected)")
     parser.add_argument("--level", default="veilig_thuis", help="region level (shortfall)")
     parser.add_argument("--at", help="moment: 2026-06-30 (end of that day, Dutch time) or a full timestamp")
     parser.add_argument("--care-type")
@@ -47,6 +48,9 @@ def run_report(args: argparse.Namespace, paths: DataPaths, lang: str) -> int:
             filters = SearchFilters(args.gemeente, args.care_type, args.target_group, args.age, args.framework,
                                     args.language, args.violence_profile, args.whole_family, args.available_only)
             rows = [asdict(match) for match in search_providers(cur, filters, moment)]
+        elif args.what == "rejected":
+            columns = REJECTION_COLUMNS
+            rows = [asdict(group) for group in rejection_summary(cur, args.source)]
         else:
             columns = SOURCE_COLUMNS
             rows = [asdict(health) for health in source_health(cur, moment)]

@@ -10,7 +10,7 @@ from .db import sql_file
 
 EXPECTED_REPORTS_DAYS = 90
 SOURCE_COLUMNS = ("source_id", "kind", "last_run_at", "last_status", "last_rows_in", "last_rows_loaded",
-                  "last_rows_rejected", "last_success_at", "consecutive_failures", "stale", "stale_since",
+                  "last_rows_rejected", "last_rows_filtered", "last_success_at", "consecutive_failures", "stale", "stale_since",
                   "newest_valid_at", "last_error_nl", "last_error_en")
 
 
@@ -25,6 +25,7 @@ class SourceHealth:
     last_rows_in: int | None
     last_rows_loaded: int | None
     last_rows_rejected: int | None
+    last_rows_filtered: int
     last_error_nl: str | None
     last_error_en: str | None
     last_run_id: int | None
@@ -61,21 +62,26 @@ def provider_reports(cur: duckdb.DuckDBPyConnection, at: datetime, days: int = E
 
 
 @dataclass(frozen=True)
-class Rejection:
+class RejectionGroup:
+    """Rejected rows with one message (and column) in a source's latest run that rejected any."""
+
     source_id: str
-    run_id: int
     file_name: str | None
-    row_number: int | None
     column_name: str | None
-    value: str | None
     message_nl: str
     message_en: str
+    rows: int
+    example_rows: list[int | None]
+    example_value: str | None
 
 
-def recent_rejections(cur: duckdb.DuckDBPyConnection, per_source: int = 20) -> list[Rejection]:
-    """The rejected rows (with their messages) of each source's latest run that rejected any."""
-    result = cur.execute(sql_file("recent_rejections"), {"per_source": per_source})
-    return [Rejection(*row) for row in result.fetchall()]
+REJECTION_COLUMNS = ("source_id", "file_name", "column_name", "rows", "example_rows", "example_value", "message_nl",
+                     "message_en")
+
+
+def rejection_summary(cur: duckdb.DuckDBPyConnection, source: str | None = None) -> list[RejectionGroup]:
+    """Each source's latest rejections summarised by message and value, most frequent first."""
+    return [RejectionGroup(*row) for row in cur.execute(sql_file("rejection_summary"), {"source": source}).fetchall()]
 
 
 @dataclass(frozen=True)

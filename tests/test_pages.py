@@ -240,8 +240,9 @@ def settled(driver) -> WebDriverWait:
 
 
 def choose(driver, dropdown_id: str, option_text: str) -> None:
-    """Open a Dash dropdown and pick an option, as a person would."""
-    driver.find_element(By.ID, dropdown_id).click()
+    """Open a Dash dropdown and pick an option, as a person would (once the page, which re-renders after
+    each choice, shows the dropdown again)."""
+    settled(driver).until(EC.element_to_be_clickable((By.ID, dropdown_id))).click()
     option = WebDriverWait(driver, 10).until(EC.element_to_be_clickable(
         (By.XPATH, f"//*[@role='option'][normalize-space(.)='{option_text}']")))
     option.click()

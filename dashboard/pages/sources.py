@@ -11,8 +11,8 @@ from dashboard.data import page_moment, remembered, snapshot
 from dashboard.i18n import lang_of, t
 from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
-from queries.health import (Correction, ProviderReports, Rejection, SourceHealth, next_runs, provider_reports,
-                            recent_corrections, recent_rejections, source_health)
+from queries.health import (Correction, ProviderReports, RejectionGroup, SourceHealth, next_runs, provider_reports,
+                            recent_corrections, rejection_summary, source_health)
 
 dash.register_page(__name__, path="/databronnen", name="Databronnen", role="steward",
                    title="Databronnen — capaciteit en wachtlijsten")
@@ -27,7 +27,7 @@ def layout(**query: str) -> html.Div:
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
             moment = page_moment(query.get("at"))
             health, planned, rejections, corrections, reports = remembered(publication, ("sources", moment), lambda: (
-                source_health(cur, moment), next_runs(cur), recent_rejections(cur), recent_corrections(cur),
+                source_health(cur, moment), next_runs(cur), rejection_summary(cur), recent_corrections(cur),
                 provider_reports(cur, moment)))
     except NoPublishedData:
         return frame(lang, "/databronnen", None, [empty_state(lang, t("no_published", lang))], query)
@@ -51,7 +51,7 @@ def _outcome(status: str | None, lang: str) -> html.Span:
 
 
 def _sources(health: list[SourceHealth], planned: dict, lang: str) -> html.Section:
-    keys = ["source", "kind", "last_run", "run_status", "rows_loaded", "rows_rejected", "failures",
+    keys = ["source", "kind", "last_run", "run_status", "rows_loaded", "rows_rejected", "rows_filtered", "failures",
             "stale_since", "next_run", "last_error"]
     header = html.Tr([html.Th(t(k, lang), scope="col") for k in keys])
     rows = [html.Tr([
@@ -59,6 +59,7 @@ def _sources(health: list[SourceHealth], planned: dict, lang: str) -> html.Secti
         html.Td(_outcome(h.last_status, lang)),
         html.Td(figure_number(h.last_rows_loaded, lang), className="num"),
         html.Td(figure_number(h.last_rows_rejected, lang), className="num"),
+        html.Td(figure_number(h.last_rows_filtered, lang), className="num"),
         html.Td(str(h.consecutive_failures), className="num"),
         html.Td(_staleness(h, lang), className="stale" if h.stale else None),
         html.Td(when(planned.get(h.source_id), lang) if planned.get(h.source_id) else "–"),
@@ -74,13 +75,14 @@ def _staleness(health: SourceHealth, lang: str) -> str:
     return when(health.stale_since, lang) if health.stale_since else t("no_figure", lang)
 
 
-def _rejections(rejections: list[Rejection], lang: str) -> html.Section:
-    keys = ["source", "file", "row", "column", "value", "message"]
-    rows = [html.Tr([html.Td(r.source_id), html.Td(r.file_name or ""), html.Td(str(r.row_number or ""),
-                                                                             className="num"),
-                     html.Td(r.column_name or ""), html.Td(r.value or ""),
-                     html.Td(r.message_en if lang == "en" else r.message_nl, className="reasons")])
-            for r in rejections]
+def _rejections(groups: list[RejectionGroup], lang: str) -> html.Section:
+    """Each source's latest rejected rows, one line per message and value with how many rows it is."""
+    keys = ["source", "file", "column", "rows_rejected", "example_rows", "message"]
+    rows = [html.Tr([html.Td(g.source_id), html.Td(g.file_name or ""), html.Td(g.column_name or ""),
+                     html.Td(figure_number(g.rows, lang), className="num"),
+                     html.Td(", ".join(str(row) for row in g.example_rows if row is not None), className="num"),
+                     html.Td(g.message_en if lang == "en" else g.message_nl, className="reasons")])
+            for g in groups]
     content = (html.Div(html.Table([html.Thead(html.Tr([html.Th(t(k, lang), scope="col") for k in keys])),
                                     html.Tbody(rows)], id="rejections-table"), className="table-scroll")
                if rows else html.P("–"))

@@ -27,7 +27,8 @@ loaded AS (
 )
 SELECT s.source_id, s.kind, s.location, s.schedule,
        l.started_at AS last_run_at, l.status AS last_status, l.rows_in AS last_rows_in,
-       l.rows_loaded AS last_rows_loaded, l.rows_rejected AS last_rows_rejected, l.error_nl AS last_error_nl,
+       l.rows_loaded AS last_rows_loaded, l.rows_rejected AS last_rows_rejected,
+       coalesce(l.rows_filtered, 0) AS last_rows_filtered, l.error_nl AS last_error_nl,
        l.error_en AS last_error_en, l.run_id AS last_run_id,
        ok.last_success_at,
        coalesce(ok.first_ok_recency - 1, (SELECT count(*) FROM runs WHERE runs.source_id = s.source_id))
