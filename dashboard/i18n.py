@@ -170,7 +170,7 @@ TEXT: dict[str, tuple[str, str]] = {
                          "Rejected rows of the latest run that rejected any"),
     "row": ("Regel", "Row"), "column": ("Kolom", "Column"), "value": ("Waarde", "Value"),
     "message": ("Melding", "Message"), "file": ("Bestand", "File"),
-    "example_rows": ("Bijvoorbeeld regel", "For example row"),
+    "example_rows": ("Voorbeeldregels", "Example rows"),
     "reports_title": ("Ontvangen rapportages per aanbieder (90 dagen)", "Reports received per provider (90 days)"),
     "expected": ("Verwacht", "Expected"), "received": ("Ontvangen", "Received"), "share": ("Aandeel", "Share"),
     "run_ok": ("goed", "ok"), "run_partial": ("deels", "partial"), "run_failed": ("mislukt", "failed"),

@@ -87,7 +87,8 @@ class RunSummary:
         if self.corrected:
             text += f", waarvan correcties/of which corrections {self.corrected}"
         if self.filtered:
-            text += f", overgeslagen door filter/skipped by filter {self.filtered:,}".replace(",", ".")
+            dutch_thousands = f"{self.filtered:,}".replace(",", ".")
+            text += f", overgeslagen door filter/skipped by filter {dutch_thousands}"
         if self.left_out:
             text += f", onleesbare waarden leeg gelaten/unreadable values left empty {self.left_out}"
         return text + "".join(f"\n    {message}" for message in self.messages)

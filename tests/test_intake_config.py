@@ -110,7 +110,8 @@ def test_filters_keep_matching_rows_and_count_the_rest(data_paths: DataPaths, tm
     outcome = ingest_bytes(data_paths, tmp_path, "gefilterd.csv", content, extra)
     assert outcome.query("SELECT service_id FROM capacity_observation ORDER BY 1") == [("F1",), ("F4",)]
     assert (outcome.summary.status, outcome.summary.loaded, outcome.summary.filtered) == ("ok", 2, 3)
-    assert "skipped by filter 3" in outcome.summary.line()
+    assert outcome.summary.line() == ("provider-a: ok — geladen/loaded 2, afgewezen/rejected 0, ongewijzigd/unchanged 0, "
+                                      "overgeslagen door filter/skipped by filter 3")
     assert outcome.query("SELECT rows_in, rows_loaded, rows_rejected, rows_filtered FROM ingest_run") == [(5, 2, 0, 3)]
     (health,) = published_health(data_paths)
     assert (health["last_rows_in"], health["last_rows_loaded"], health["last_rows_filtered"]) == (5, 2, 3)

@@ -92,6 +92,7 @@ def test_nza_psychotrauma_rows_load_as_trauma_care_waits(data_paths: DataPaths) 
     outcome = run_source(data_paths, NZA_CONFIG, "nza-ggz-trauma")
     assert (outcome.summary.status, outcome.summary.loaded, outcome.summary.rejected) == ("ok", len(trauma), 0)
     assert outcome.summary.filtered == len(records) - len(trauma) == 2530
+    assert outcome.summary.line().endswith("ongewijzigd/unchanged 0, overgeslagen door filter/skipped by filter 2.530")
     assert outcome.query("SELECT status, rows_in, rows_loaded, rows_rejected, rows_filtered FROM ingest_run") == [
         ("ok", 2578, 48, 0, 2530)]
     assert outcome.query("SELECT count(*), count(DISTINCT service_id) FROM capacity_observation") == [(48, 48)]
