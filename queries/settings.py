@@ -69,6 +69,25 @@ SETTINGS: tuple[Setting, ...] = (
             "from each other to reveal a hidden figure)."),
     Setting("behind_proxy", "CAPACITY_BEHIND_PROXY", "false",
             "true when a TLS-terminating reverse proxy sets X-Forwarded-For/-Proto (then HSTS is sent on HTTPS)."),
+    Setting("smtp_host", "CAPACITY_SMTP_HOST", "",
+            "Mail server (SMTP) the ingest process sends e-mail through, e.g. smtp.example.nl. Empty: no mail is "
+            "sent; messages wait in the outbox until a server is set."),
+    Setting("smtp_port", "CAPACITY_SMTP_PORT", "587",
+            "Port of the mail server: usually 587 with starttls, 465 with tls, 25 with none."),
+    Setting("smtp_security", "CAPACITY_SMTP_SECURITY", "starttls",
+            "How the connection to the mail server is encrypted: starttls (upgrade after connecting), tls "
+            "(encrypted from the start) or none (only for a relay on the same machine or network; a user and "
+            "password are then refused)."),
+    Setting("smtp_user", "CAPACITY_SMTP_USER", "",
+            "User name to log in to the mail server. Empty: send without logging in."),
+    Setting("smtp_password", "CAPACITY_SMTP_PASSWORD", "", "Password of CAPACITY_SMTP_USER at the mail server.",
+            secret=True),
+    Setting("mail_from", "CAPACITY_MAIL_FROM", "",
+            "Sender of every e-mail, e.g. 'Capaciteit <noreply@example.nl>'. Required when CAPACITY_SMTP_HOST is "
+            "set; its domain also names the messages (Message-ID)."),
+    Setting("public_url", "CAPACITY_PUBLIC_URL", "http://127.0.0.1:8050",
+            "Address of the dashboard as people reach it (behind a proxy: the proxy's https address), used for "
+            "links in e-mails."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
