@@ -5,6 +5,9 @@ Roles are ordered: public < professional < steward. Every page declares its role
 dispatches it (deny by default). Asking for another moment than now (`?at=`) needs HISTORY_ROLE.
 
 A login is a session kept on the server (dashboard/sessions.py); the signed cookie carries only its id.
+A provider's personal update link (ingest/provider_links.py) is exchanged for a short session of its own:
+while it lives, the request has no role at all (it reaches the provider's own form, dashboard/provider_page.py,
+and nothing else), and logging in ends it, as opening a link ends a login.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Any
 
 import flask
 
+from ingest.provider_links import Link, LinkStore
 from queries import settings
 from queries.errors import CapacityError
 from queries.paths import DataPaths
@@ -25,6 +29,8 @@ ROLES = ("public", "professional", "steward")
 HISTORY_ROLE = "professional"  # figures at another moment than now: the public sees the current picture only
 LOGIN_MODES = ("local", "oidc")
 MIN_SECRET_LENGTH = 32
+LINK_SESSION_SECONDS = 2 * 3600
+LINK_VIA = "link"
 ROLE_LABELS = {"public": ("publiek", "public"), "professional": ("professional", "professional"),
                "steward": ("databeheerder", "data steward")}
 
@@ -123,6 +129,27 @@ def sessions() -> SessionStore:
     return flask.current_app.config["CAPACITY_SESSIONS"]
 
 
+def current_link() -> Link | None:
+    """The live provider link of this request's link session, or None."""
+    link = getattr(flask.g, "capacity_link", None)
+    return link if isinstance(link, Link) else None
+
+
+def links() -> LinkStore:
+    return flask.current_app.config["CAPACITY_LINKS"]
+
+
+def start_link_session(link: Link) -> None:
+    """A short session for a provider's link, replacing any login in this browser (a fresh cookie too)."""
+    end_session()
+    flask.session.permanent = True
+    flask.session["link_sid"] = sessions().open(link.link_id, LINK_VIA, None, None, LINK_SESSION_SECONDS)
+
+
+def end_link_session() -> None:
+    sessions().end(flask.session.pop("link_sid", None))
+
+
 def start_session(name: str, role: str | None, via: str, password_hash: str | None = None) -> None:
     """A new server-side session for a login (a fresh cookie too: no fixation). A local user's session
     remembers a fingerprint of the password hash, so a new password ends it."""
@@ -133,9 +160,24 @@ def start_session(name: str, role: str | None, via: str, password_hash: str | No
 
 
 def end_session() -> None:
-    """Log out: the session ends on the server, so a copy of the cookie is worth nothing any more."""
+    """Log out: the session (a login's or a link's) ends on the server, so a copy of the cookie is worth
+    nothing any more."""
     sessions().end(flask.session.get("sid"))
+    end_link_session()
     flask.session.clear()
+
+
+def _session_link() -> Link | None:
+    """The link of this browser's link session while the session and the link both live; else None (and a
+    session whose link was revoked or expired is ended)."""
+    token = flask.session.get("link_sid")
+    stored = sessions().find(token)
+    if stored is None or stored.via != LINK_VIA:
+        return None
+    link = links().live(stored.name)
+    if link is None:
+        sessions().end(token)
+    return link
 
 
 def _session_user(access: AccessConfig) -> dict[str, Any] | None:
@@ -170,10 +212,16 @@ def install(server: flask.Flask, access: AccessConfig, paths: DataPaths) -> None
         CAPACITY_ACCESS=access, SECRET_KEY=access.secret_key, SESSION_COOKIE_NAME="capacity_session",
         SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=access.session_hours * 3600,
-        CAPACITY_SESSIONS=SessionStore(paths.sessions, access.session_hours * 3600))
+        CAPACITY_SESSIONS=SessionStore(paths.sessions, access.session_hours * 3600),
+        CAPACITY_LINKS=LinkStore(paths.provider_links))
 
     @server.before_request
     def who_is_asking() -> None:
+        link = _session_link()
+        flask.g.capacity_link = link
+        if link is not None:
+            flask.g.capacity_user, flask.g.capacity_role = None, None
+            return
         user = _session_user(access)
         flask.g.capacity_user = user
         flask.g.capacity_role = _role_of(user, access)

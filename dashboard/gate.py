@@ -10,6 +10,8 @@ It runs before Flask dispatches a request and decides by the route Flask matched
   the role of the page module it belongs to (steward when it belongs to none);
 - an API route needs its role in API_ROLES;
 - asking for another moment than now (`at` in the query, on a page or the API) needs HISTORY_ROLE;
+- a provider's form (PROVIDER_RULES) needs a live link session, and is all such a session reaches (it has
+  no role); the page that exchanges a link for that session is open;
 - Dash's layout and dependency lists need some role; assets, scripts and the login routes are open;
 - every other route (Flask's static folder, Dash's hot reload) is 404.
 
@@ -32,7 +34,7 @@ from werkzeug.exceptions import HTTPException
 
 from queries.moments import BadMoment, as_of
 
-from .access import HISTORY_ROLE, ROLE_LABELS, ROLES, allows, config, current_role, current_user
+from .access import HISTORY_ROLE, ROLE_LABELS, ROLES, allows, config, current_link, current_role, current_user
 
 API_ROLES = {"/api/v1/shortfall": "public", "/api/v1/providers": "professional",
              "/api/v1/sources": "steward", "/api/hsds/services": "professional"}
@@ -41,7 +43,8 @@ CALLBACK_RULE = "/_dash-update-component"
 SHELL_RULES = ("/_dash-layout", "/_dash-dependencies")
 SUITES_RULE = "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>"
 OPEN_RULES = (SUITES_RULE, "/assets/<path:filename>", "/_favicon.ico", "/login", "/login/oidc", "/auth/oidc",
-              "/logout")
+              "/logout", "/aanbieder/link", "/aanbieder/link.js")
+PROVIDER_RULES = ("/aanbieder", "/aanbieder/dienst", "/aanbieder/bevestig", "/aanbieder/afmelden")
 ROUTING_OUTPUT = "_pages_content.children"
 LOCATION = "_pages_location"
 HISTORY_PARAMETER = "at"
@@ -82,6 +85,13 @@ def refused_history() -> Answer:
                        "weergave toont alleen het actuele beeld.",
                   f"No access: earlier moments (at=) need the {en_role} role; the public view shows the current "
                   "picture only.")
+
+
+def refused_without_link() -> Answer:
+    return Answer(403, "Geen toegang: deze pagina opent alleen via de persoonlijke link van een aanbieder. Open de "
+                       "link uit uw e-mail opnieuw, of vraag de databeheerder om een nieuwe.",
+                  "No access: this page opens only through a provider's personal link. Open the link from your "
+                  "e-mail again, or ask the data steward for a new one.")
 
 
 def require(needed: str, history: bool = False) -> None:
@@ -236,7 +246,10 @@ def check_request(request: flask.Request) -> None:
     rule = request.url_rule.rule if request.url_rule is not None else None
     if rule is None or rule in OPEN_RULES:
         return  # no rule: Flask answers with its own 404, 405 or redirect, and nothing is served
-    if rule in API_ROLES:
+    if rule in PROVIDER_RULES:
+        if current_link() is None:
+            raise refused_without_link()
+    elif rule in API_ROLES:
         require(API_ROLES[rule], asks_history(request.args.getlist(HISTORY_PARAMETER)))
     elif rule == CALLBACK_RULE:
         check_callback(request.get_json(silent=True))
@@ -293,7 +306,8 @@ def answer_response(answer: Answer, logged: bool = False) -> flask.Response:
     if answer.status == 400 and not logged:
         flask.current_app.logger.warning("400 %s %s: %s", flask.request.method, _shown(flask.request.path), _shown(answer.en))
     nl, en = answer.nl, answer.en
-    offer_login = answer.status == 403 and config().login_on and current_user() is None
+    offer_login = (answer.status == 403 and config().login_on and current_user() is None
+                   and not flask.request.path.startswith("/aanbieder"))
     if offer_login:
         nl, en = nl + " Log eerst in.", en + " Log in first."
     path = flask.request.path

@@ -52,6 +52,8 @@ def install(app: dash.Dash) -> None:
             response.headers["Strict-Transport-Security"] = HSTS
         for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
             del response.headers[name]
-        if flask.request.path.startswith(("/api/", "/_dash-update-component", "/login", "/auth/")):
+        if flask.request.path.startswith(("/api/", "/_dash-update-component", "/login", "/auth/", "/aanbieder")):
             response.headers["Cache-Control"] = "no-store"
+        if flask.request.path.startswith("/aanbieder"):
+            response.headers["Referrer-Policy"] = "no-referrer"   # a provider's pages tell nobody where they were
         return response

@@ -98,7 +98,7 @@ def login_submit() -> flask.Response:
     access, lang = _access(), _lang()
     if "local" not in access.login:
         return _form(lang, word("off", lang), 404)
-    if not _csrf_ok():
+    if not csrf_ok():
         return _form(lang, word("expired", lang), 400)
     name = flask.request.form.get("name", "")[:MAX_FIELD_LENGTH].strip().lower()
     password = flask.request.form.get("password", "")[:MAX_FIELD_LENGTH]
@@ -149,7 +149,7 @@ def oidc_answer() -> flask.Response:
 
 @blueprint.post("/logout")
 def logout() -> flask.Response:
-    if _csrf_ok():
+    if csrf_ok():
         end_session()
     return flask.redirect("/", 303)
 
@@ -164,7 +164,8 @@ def csrf_token() -> str:
     return flask.session["csrf"]
 
 
-def _csrf_ok() -> bool:
+def csrf_ok() -> bool:
+    """Whether the form sent this session's CSRF token."""
     sent = flask.request.form.get("csrf", "")
     return bool(sent) and hmac.compare_digest(sent, flask.session.get("csrf", ""))
 

@@ -97,13 +97,16 @@ class SessionStore:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10, isolation_level=None)
 
-    def open(self, name: str, via: str, role: str | None, credential: str | None) -> str:
-        """A new session; returns the token for the cookie (only its hash is kept)."""
+    def open(self, name: str, via: str, role: str | None, credential: str | None,
+             lifetime_seconds: float | None = None) -> str:
+        """A new session (of the store's lifetime unless given); returns the token for the cookie (only its
+        hash is kept)."""
         token = secrets.token_urlsafe(32)
         now = time.time()
+        lifetime = self.lifetime if lifetime_seconds is None else lifetime_seconds
         with closing(self._connect()) as db:
             db.execute(FORGET_EXPIRED, (now,))
-            db.execute(INSERT_SESSION, (_id_hash(token), name, via, role, credential, now, now + self.lifetime))
+            db.execute(INSERT_SESSION, (_id_hash(token), name, via, role, credential, now, now + lifetime))
         return token
 
     def find(self, token: object) -> StoredSession | None:

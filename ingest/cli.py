@@ -1,4 +1,5 @@
-"""The `capacity` command: init, regions, population, report, sources, ingest, serve, run, demo, settings."""
+"""The `capacity` command: init, regions, population, report, sources, ingest, serve, run, demo, settings, users,
+providers."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +14,7 @@ from queries import settings
 from queries.errors import CapacityError
 from queries.paths import DataPaths
 
+from .provider_links import LinkStore
 from .reports import add_report_arguments, run_report
 
 
@@ -84,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--role", choices=("public", "professional", "steward"), help="add: the user's role")
     users.add_argument("--password-stdin", action="store_true",
                        help="add: read the password from standard input instead of asking for it")
+
+    providers = command("providers", cmd_providers, "personal update links of providers: invite, revoke, list")
+    providers.add_argument("action", choices=("invite", "revoke", "list"))
+    providers.add_argument("id", nargs="?", help="invite: the provider id; revoke: the link id (L...); list: only "
+                                                 "this provider")
+    providers.add_argument("--email", help="invite: mail the link to this address (needs CAPACITY_SMTP_HOST)")
+    providers.add_argument("--days", type=int, default=365, help="invite: days the link stays valid (default 365)")
+    providers.add_argument("--all", action="store_true", help="revoke: every link of the provider ID")
     return parser
 
 
@@ -279,6 +289,56 @@ def cmd_users(args: argparse.Namespace) -> int:
     add_user(path, args.name, args.role, _new_password(args.password_stdin))
     _end_sessions(paths_of(args), args.name)
     print(_t(f"{args.name} ({args.role}) opgeslagen in {path}", f"{args.name} ({args.role}) saved in {path}"))
+    return 0
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    paths = paths_of(args)
+    links = LinkStore(paths.provider_links)
+    if args.action == "list":
+        return _list_invites(links, args.id)
+    if not args.id:
+        raise CapacityError(f"Geef een id: capacity providers {args.action} ID",
+                            f"Give an id: capacity providers {args.action} ID")
+    if args.action == "revoke":
+        count = links.revoke_provider(args.id) if args.all else int(links.revoke(args.id))
+        print(_t(f"{count} link(s) ingetrokken.", f"{count} link(s) revoked."))
+        return 0 if count else 1
+    return _invite(paths, links, args.id, args.email, args.days)
+
+
+def _invite(paths: DataPaths, links: LinkStore, provider_id: str, email: str | None, days: int) -> int:
+    from queries.connection import PublishedReader
+
+    from .provider_invites import invite, known_providers
+
+    reader = PublishedReader(paths)
+    try:
+        with reader.cursor() as cur:
+            providers = known_providers(cur)
+    finally:
+        reader.close()
+    outcome = invite(links, providers, provider_id, email, days)
+    until = datetime.fromtimestamp(outcome.link.expires_at, timezone.utc).astimezone()
+    print(_t(f"Link {outcome.link.link_id} voor {outcome.provider_name} ({provider_id}), geldig tot {until:%d-%m-%Y}:",
+             f"Link {outcome.link.link_id} for {outcome.provider_name} ({provider_id}), valid until {until:%d-%m-%Y}:"))
+    print(f"  {outcome.url}")
+    if outcome.mailed:
+        print(_t(f"Verstuurd naar {email}.", f"Sent to {email}."))
+    elif outcome.mail_problem:
+        print(_t(*outcome.mail_problem))
+    print(_t("Deze link wordt nergens bewaard en is hierna niet meer op te vragen.",
+             "This link is not stored anywhere and cannot be shown again."))
+    return 0
+
+
+def _list_invites(links: LinkStore, provider_id: str | None) -> int:
+    now = time.time()
+    stamp = lambda moment: datetime.fromtimestamp(moment, timezone.utc).astimezone().strftime("%d-%m-%Y %H:%M")  # noqa: E731
+    for invite in links.invites(provider_id):
+        used = stamp(invite.last_used_at) if invite.last_used_at else _t("nooit", "never")
+        print(f"{invite.link_id}\t{invite.provider_id}\t{invite.email or '-'}\t{invite.state(now)}\t"
+              f"{_t('tot', 'until')} {stamp(invite.expires_at)}\t{_t('laatst gebruikt', 'last used')} {used}")
     return 0
 
 

@@ -179,15 +179,16 @@ def next_run_id(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, records: list[Record],
-                 now: datetime) -> LoadResult:
+                 now: datetime, figures_only: bool = False) -> LoadResult:
     """Upsert services/providers and append observations; rows that clash with stored data are rejected. A
     service and moment loaded before with other figures is a correction: the new figures replace them and the
-    old ones move to superseded_observation (identical ones change nothing)."""
+    old ones move to superseded_observation (identical ones change nothing). With `figures_only` (a provider's
+    own update of services another source describes) only the observations are written."""
     if not records:
         return LoadResult(0, 0, [])
     _stage(con, records)
     try:
-        rejected = _foreign_services(con, source_id, records)
+        rejected = [] if figures_only else _foreign_services(con, source_id, records)
         refused = {error.row for error in rejected}
         existing = [(row, same) for row, same in rows(con, EXISTING_OBSERVATIONS, [source_id]) if row not in refused]
         unchanged_rows = [row for row, same in existing if same]
@@ -202,16 +203,22 @@ def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
             run(con, STAGE_CORRECTIONS, [corrections])
             run(con, SUPERSEDE_OBSERVATIONS, [now, run_id, source_id])
             run(con, DELETE_SUPERSEDED, [source_id])
-        run(con, "CREATE OR REPLACE TEMP TABLE changed_services AS " + CHANGED_SERVICES)
-        run(con, UPSERT_PROVIDERS, [source_id])
-        run(con, UPSERT_SERVICES, [source_id])
-        for statement in (DELETE_TARGET_GROUPS, INSERT_TARGET_GROUPS, DELETE_AREAS, INSERT_AREAS):
-            run(con, statement)
+        if not figures_only:
+            _upsert_services(con, source_id)
         loaded = scalar(con, INSERT_OBSERVATIONS, [source_id, run_id, now])
         run(con, KEEP_FIRST_VALID_AT)
     finally:
         _unstage(con)
     return LoadResult(int(loaded), len(unchanged_rows), rejected, len(corrections))
+
+
+def _upsert_services(con: duckdb.DuckDBPyConnection, source_id: str) -> None:
+    """Providers, services, their target groups and areas from the staged batch (newest description wins)."""
+    run(con, "CREATE OR REPLACE TEMP TABLE changed_services AS " + CHANGED_SERVICES)
+    run(con, UPSERT_PROVIDERS, [source_id])
+    run(con, UPSERT_SERVICES, [source_id])
+    for statement in (DELETE_TARGET_GROUPS, INSERT_TARGET_GROUPS, DELETE_AREAS, INSERT_AREAS):
+        run(con, statement)
 
 
 def refresh_first_valid_at(con: duckdb.DuckDBPyConnection) -> None:

@@ -40,8 +40,11 @@ from .quarantine import (archive_file, delete_personal_file, delete_unreadable_w
                          quarantine_file, write_rejected_report)
 from .records import Extract, RowError, StructuralError
 from .tabular import sniff_header
+from .provider_form import FORM_KIND, FormExtract
+from .provider_links import LinkStore
+from .provider_updates import CheckedForm, check_form, load_form
 from .signals import SUBMISSION_KIND, CheckedSignal, check_signal, load_signal
-from .sources import Batch, FeedMemory, kind_of
+from .sources import STORED_KINDS, Batch, FeedMemory, kind_of
 from .sources.files import file_batch
 from .validate import Reference, Validated, bsn_columns, read_reference, validate
 
@@ -108,6 +111,7 @@ class SourceRunner:
         self.ledger_changed = threading.Event()      # only the run ledger changed: publish now and then
         self.stopping = threading.Event()            # the ingester stops: start no further batch
         self.last_published = 0.0
+        self.links = LinkStore(paths.provider_links)
         self._running = 0
         self._idle = threading.Condition()
 
@@ -332,6 +336,10 @@ class SourceRunner:
         """Capacity rows are validated row by row; a demand signal (kind `submission`) is checked whole."""
         if source.kind == SUBMISSION_KIND:
             return check_signal(extract, self._reference(), now)
+        if source.kind == FORM_KIND and isinstance(extract, FormExtract):
+            reference = self._reference()
+            with self.warehouse.lock:
+                return check_form(extract, self.warehouse.con, self.links, reference, now)
         return validate(extract, source.rules, self._reference(), now)
 
     @staticmethod
@@ -339,6 +347,8 @@ class SourceRunner:
               validated: Validated | CheckedSignal, now: datetime) -> LoadResult:
         if isinstance(validated, CheckedSignal):
             return load_signal(con, source.id, run_id, validated)
+        if isinstance(validated, CheckedForm):
+            return load_form(con, source.id, run_id, validated, now)
         return load_records(con, source.id, run_id, validated.records, now)
 
     def _memory(self, source: SourceConfig) -> FeedMemory:
@@ -360,7 +370,7 @@ class SourceRunner:
 
     def _register(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, now: datetime) -> None:
         location = str(source.url or source.path or self.paths.inbox / source.id)
-        register_source(con, source.id, source.kind, location, source.schedule,
+        register_source(con, source.id, STORED_KINDS.get(source.kind, source.kind), location, source.schedule,
                         source.options.get("freshness_days"), now, demo=source.options.get("demo", False))
 
     def _remember(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, batch: Batch, outcome: str,

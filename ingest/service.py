@@ -6,22 +6,29 @@ import os
 import signal
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from queries.paths import DataPaths
 from queries.text import log_in_one_line
 from queries.warehouse import Warehouse
 
 from .config import SourceConfig, load_sources
+from .mailer import SmtpSettings, smtp_settings
+from .outbox import OutboxSender
+from .provider_links import LinkStore
+from .provider_mail import personaliser
 from .quarantine import remove_partial_copies
 from .reference_load import initialise
+from .reminders import queue_reminders
 from .runner import RunSummary, SourceRunner
 from .schedule import TIMEZONE, build_trigger
+from .provider_form import form_source
 from .signals import signal_source
 from .single_instance import IngestLock
 
@@ -31,6 +38,8 @@ FETCH_THREADS = 4
 PUBLISH_EVERY_SECONDS = 2
 STOP_SECONDS = 1.5
 LEDGER_PUBLISH_SECONDS = 60
+REMINDER_MINUTES = 5     # how often reminders are looked for (a shelter's 75% comes 36 hours after its figure)
+OUTBOX_SECONDS = 30      # how often the outbox sends what is due
 
 
 def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | None = None) -> int:
@@ -50,8 +59,9 @@ def run_ingest_service(paths: DataPaths, config_path: Path, once: list[str] | No
 
 
 def builtin_sources(paths: DataPaths) -> list[SourceConfig]:
-    """The sources the ingester always runs besides the configured ones: the web's demand signals."""
-    return [signal_source(paths)]
+    """The sources the ingester always runs besides the configured ones: the web's demand signals and the
+    providers' own figures."""
+    return [signal_source(paths), form_source(paths)]
 
 
 def with_builtin_sources(configured: list[SourceConfig], paths: DataPaths) -> list[SourceConfig]:
@@ -120,10 +130,13 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
     for source in sources:
         scheduler.add_job(runner.run, build_trigger(source.schedule), args=[source], id=source.id,
                           name=f"source {source.id}", next_run_time=datetime.now().astimezone())
-    scheduler.add_listener(lambda event: _record_next_run(scheduler, runner, event.job_id),
+    source_ids = {source.id for source in sources}
+    scheduler.add_listener(lambda event: event.job_id in source_ids and _record_next_run(scheduler, runner,
+                                                                                          event.job_id),
                            EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     for source in sources:
         runner.record_next_run(source.id, scheduler.get_job(source.id).next_run_time)
+    _add_mail_jobs(scheduler, runner)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     stop = threading.Event()
     runner.publish_requested.set()   # what the previous process committed after its last publication
@@ -134,6 +147,36 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         _stop(scheduler, runner, stop, publisher)
+
+
+def queue_reminders_if_mail_on(warehouse: Warehouse, links: LinkStore, mail: SmtpSettings | None,
+                               now: datetime) -> int:
+    """Queue the reminders due at `now`, only when mail can be sent (else nothing: they would pile up)."""
+    return queue_reminders(warehouse, links, now) if mail is not None else 0
+
+
+def _add_mail_jobs(scheduler: BlockingScheduler, runner: SourceRunner) -> None:
+    """The reminder and outbox jobs; what a killed process left 'sending' is never sent again."""
+    mail = smtp_settings()
+    sender = OutboxSender(runner.warehouse, mail, personaliser(runner.links))
+    if sender.recover_after_restart(datetime.now(timezone.utc)):
+        runner.publish_requested.set()
+    if mail is None:
+        log.info("mail is off (CAPACITY_SMTP_HOST is empty): no reminders are sent")
+        return
+
+    def remind() -> None:
+        if queue_reminders_if_mail_on(runner.warehouse, runner.links, mail, datetime.now(timezone.utc)):
+            runner.publish_requested.set()
+
+    def send() -> None:
+        if sender.send_due(datetime.now(timezone.utc), runner.stopping).changed:
+            runner.publish_requested.set()
+
+    now = datetime.now().astimezone()
+    scheduler.add_job(remind, IntervalTrigger(minutes=REMINDER_MINUTES), id="reminders", name="reminders",
+                      next_run_time=now)
+    scheduler.add_job(send, IntervalTrigger(seconds=OUTBOX_SECONDS), id="outbox", name="outbox", next_run_time=now)
 
 
 def _stop(scheduler: BlockingScheduler, runner: SourceRunner, stop: threading.Event,

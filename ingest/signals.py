@@ -105,7 +105,7 @@ def write_signal(paths: DataPaths, gemeente_code: str, care_type: str, target_gr
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _check_room(folder)
-        return _write_atomically(folder, f"{hour:%Y%m%dT%H%M%SZ}-{signal_id}.json",
+        return write_atomically(folder, f"{hour:%Y%m%dT%H%M%SZ}-{signal_id}.json",
                                  json.dumps(content).encode("utf-8"))
     except OSError as error:
         raise SignalRefused(f"Het signaal kon niet worden opgeslagen ({error.strerror}).",
@@ -122,7 +122,7 @@ def _check_room(folder: Path) -> None:
             f"More than {MAX_PENDING_SIGNALS} signals are already waiting to be processed; try again later.")
 
 
-def _write_atomically(folder: Path, name: str, data: bytes) -> Path:
+def write_atomically(folder: Path, name: str, data: bytes) -> Path:
     """Write under a hidden temporary name, flush to disk, then give the file its name in one step."""
     target, temporary = folder / name, folder / f".{name}.tmp"
     try:

@@ -42,6 +42,11 @@ class DataPaths:
         return self.root / "web" / "sessions.sqlite3"
 
     @property
+    def provider_links(self) -> Path:
+        """Providers' personal update links (hashes only), shared by the CLI, the web and the ingester."""
+        return self.root / "links" / "provider_links.sqlite3"
+
+    @property
     def ingest_lock(self) -> Path:
         """Held by the one running ingest process."""
         return self.root / "ingest.lock"

@@ -18,7 +18,7 @@ from support import dashboard, run_cli
 from web_client import Visitor
 
 CALLBACK_PAGE_BY_INPUT_PREFIX = {"overview-": "/", "region-": "/regio/B", "search-": "/zoek", "signal-": "/zoek",
-                                 "purchasing-": "/inkoop"}
+                                 "purchasing-": "/inkoop", "invite-": "/databronnen", "revoke-": "/databronnen"}
 __all__ = ["site", "visitors"]  # fixtures from access_site
 
 

@@ -1,4 +1,5 @@
-"""Databronnen: every source's runs, failures, rejected rows and staleness; reports received per provider."""
+"""Databronnen: every source's runs, failures, rejected rows and staleness; reports received per provider;
+providers' personal links, what they sent through them, and the mail outbox."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,8 +10,11 @@ from dash import html
 from dashboard.components import AMSTERDAM, empty_state, figure_number, first_rows, frame
 from dashboard.data import page_moment, remembered, snapshot
 from dashboard.i18n import lang_of, t
+from dashboard.provider_admin import links_section, mail_section, provider_updates, updates_section
+from ingest.provider_invites import known_providers
 from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
+from queries.outbox import outbox_summary
 from queries.health import (Correction, ProviderReports, RejectionGroup, SourceHealth, next_runs, provider_reports,
                             recent_corrections, rejection_summary, source_health)
 
@@ -29,13 +33,18 @@ def layout(**query: str) -> html.Div:
             health, planned, rejections, corrections, reports = remembered(publication, ("sources", moment), lambda: (
                 source_health(cur, moment), next_runs(cur), rejection_summary(cur), recent_corrections(cur),
                 provider_reports(cur, moment)))
+            providers, updates, outbox = remembered(publication, ("provider_links",), lambda: (
+                known_providers(cur), provider_updates(cur), outbox_summary(cur)))
     except NoPublishedData:
         return frame(lang, "/databronnen", None, [empty_state(lang, t("no_published", lang))], query)
     body = [html.H1(t("sources_title", lang)),
             _sources(health, planned, lang) if health else empty_state(lang),
             _rejections(rejections, lang),
             _corrections(corrections, lang),
-            _reports(reports, lang, query)]
+            _reports(reports, lang, query),
+            links_section(lang, providers),
+            updates_section(lang, updates),
+            mail_section(lang, outbox)]
     return frame(lang, "/databronnen", publication, body, query, demo=demo)
 
 

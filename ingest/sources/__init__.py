@@ -51,7 +51,9 @@ class SourceKind(Protocol):
 
 
 KIND_CLASSES = {"file": ("files", "FileSource"), "http": ("feed", "FeedSource"), "hsds": ("hsds", "HsdsSource"),
-                "submission": ("submissions", "SubmissionSource")}   # built in only (ingest/signals.py)
+                "submission": ("submissions", "SubmissionSource"),   # built in only (ingest/signals.py)
+                "form": ("provider_forms", "ProviderFormSource")}    # built in only (ingest/provider_form.py)
+STORED_KINDS = {"form": "submission"}   # the warehouse knows both built-in kinds as web submissions
 
 
 def kind_of(source: SourceConfig) -> SourceKind:
