@@ -1,6 +1,7 @@
 """Child processes for test_publish: a writer that keeps publishing, a reader that keeps reading.
 
-Run as `python publish_probe.py writer DATA_DIR VERSIONS LOG` or `... reader DATA_DIR SECONDS POLL LOG`.
+Run as `python publish_probe.py writer DATA_DIR VERSIONS LOG` or `... reader DATA_DIR LAST_VERSION SECONDS POLL
+LOG`.
 Each version v adds ROWS_PER_VERSION rows with payload v, so a complete copy at
 version v holds exactly v * ROWS_PER_VERSION rows whose payloads sum to
 ROWS_PER_VERSION * v * (v + 1) / 2; anything else is a partial read.
@@ -33,11 +34,13 @@ def writer(data_dir: str, versions: int, log: str) -> None:
             time.sleep(0.05)
 
 
-def reader(data_dir: str, seconds: float, poll: float, log: str) -> None:
+def reader(data_dir: str, last_version: int, seconds: float, poll: float, log: str) -> None:
+    """Read until the last version was seen (a busy machine only makes that take longer), or `seconds`."""
     published = PublishedReader(DataPaths(Path(data_dir)), poll_seconds=poll)
     deadline = time.time() + seconds
+    top = 0
     with open(log, "w") as out:
-        while time.time() < deadline:
+        while time.time() < deadline and top < last_version:
             started = time.time()
             try:
                 with published.cursor() as cur:
@@ -57,4 +60,4 @@ if __name__ == "__main__":
     if role == "writer":
         writer(args[0], int(args[1]), args[2])
     else:
-        reader(args[0], float(args[1]), float(args[2]), args[3])
+        reader(args[0], int(args[1]), float(args[2]), float(args[3]), args[4])

@@ -21,7 +21,8 @@ def test_a_writer_and_a_reader_process_never_collide(tmp_path: Path) -> None:
     Warehouse(DataPaths(data)).close()   # schema only; the reader waits for the first publication
     versions, poll = 25, 0.2
     writer_log, reader_log = tmp_path / "writer.jsonl", tmp_path / "reader.jsonl"
-    reader = subprocess.Popen([sys.executable, str(PROBE), "reader", str(data), "6", str(poll), str(reader_log)],
+    reader = subprocess.Popen([sys.executable, str(PROBE), "reader", str(data), str(versions), "90", str(poll),
+                               str(reader_log)],
                               stderr=subprocess.PIPE, text=True)
     writer = subprocess.run([sys.executable, str(PROBE), "writer", str(data), str(versions), str(writer_log)],
                             capture_output=True, text=True, timeout=120)
