@@ -431,7 +431,9 @@ def _message(lang: str, text: str, status: int) -> flask.Response:
 
 
 def _page(lang: str, title: str, body: str, status: int = 200, refresh: bool = False) -> flask.Response:
-    meta_refresh = f'<meta http-equiv="refresh" content="{PENDING_REFRESH_SECONDS}">' if refresh else ""
+    # to the form's own address without a fragment: a refresh to a URL with one would only scroll, not reload
+    meta_refresh = (f'<meta http-equiv="refresh" content="{PENDING_REFRESH_SECONDS}; url={_form_url(lang)}">'
+                    if refresh else "")
     page = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">{meta_refresh}'
             f'<title>{escape(title)}</title><link rel="icon" href="/_favicon.ico">'

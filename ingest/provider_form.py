@@ -6,7 +6,7 @@ with `write_submission` as a small JSON file in data/inbox/_aanbieders, and the 
 very same function before loading. A submission only carries figures: each service's description (name,
 care type, target groups, area, unit, ...) is the one the warehouse has, so every row is checked by
 ingest/validate.py exactly like a row of a file. "Niets veranderd" (action `confirm`) sends the figures the
-provider saw, as true at the moment of sending.
+provider saw, as true at the moment of sending; figures count from the minute they were sent (`valid_at_of`).
 """
 from __future__ import annotations
 
@@ -173,10 +173,16 @@ def _check_one(row: int, submission: Submission, sent: ServiceFigures, service: 
     figures = service.shown_figures() if sent.action == "confirm" else sent.figures
     units = {} if sent.action == "confirm" else sent.units
     values = {**service.description, **{name: figures.get(name, "") for name in FIGURES},
-              "valid_at": submission.submitted_at}
+              "valid_at": valid_at_of(submission)}
     rules = SourceRules(convert={name: "weeks" for name in WAITS if units.get(name) == "weeks"})
     return validate(Extract(f"{submission.submission_id}.json", list(values), [RawRow(row, values)]), rules,
                     reference, now)
+
+
+def valid_at_of(submission: Submission) -> datetime:
+    """When a submission's figures count from: the minute it was sent (the dashboard shows whole minutes, so a
+    figure sent now is on it at the next publication, not a minute later)."""
+    return submission.submitted_at.replace(second=0, microsecond=0)
 
 
 # --- the file ------------------------------------------------------------------------------------

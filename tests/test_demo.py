@@ -20,6 +20,8 @@ from test_hsds import hsds_validator
 from ingest.config import ConfigError, load_sources
 from ingest.demo.generate import DemoSettings, demo_folder, generate_demo
 from ingest.demo.model import figures
+from ingest.demo.self_reporting import self_reporting_providers
+from ingest.provider_form import pending_submissions
 from ingest.demo.world import DemoError, build_world
 from queries.connection import PublishedReader
 from queries.db import rows
@@ -126,6 +128,7 @@ def test_the_demo_loads_through_the_real_ingest_path(tmp_path: Path) -> None:
         assert ingest.returncode == 1, ingest.stderr          # exactly one source failed: see below
         assert_loaded(DataPaths(data), ingest.stdout)
         assert_new_reports_arrive(DataPaths(data), port)
+        assert_self_reports_arrive(DataPaths(data), config)
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
@@ -141,7 +144,8 @@ def assert_loaded(paths: DataPaths, summary: str) -> None:
         flags = dict(rows(con, "SELECT source_id, demo FROM source"))
     finally:
         con.close()
-    assert set(kinds) == {"file", "http", "hsds"} and sum(kinds.values()) > 20_000, kinds
+    # (a provider's own submission may already be in: the demo server sends them from its first tick on)
+    assert set(kinds) - {"submission"} == {"file", "http", "hsds"} and sum(kinds.values()) > 20_000, kinds
     assert failed == [(FAILING,)], failed
     assert f"{FAILING}: failed" in summary and "500" in summary
     by_source = {source: (value, message) for source, value, message in rejected}
@@ -155,6 +159,26 @@ def assert_loaded(paths: DataPaths, summary: str) -> None:
     with reader.cursor() as cur:
         assert shows_demo_data(cur)
     reader.close()
+
+
+def assert_self_reports_arrive(paths: DataPaths, config: Path) -> None:
+    """The providers that report only through their link send the form's submissions; they load as figures."""
+    world = build_world(7, 0.5)
+    by_link = self_reporting_providers(world)
+    assert len(by_link) == 3
+    deadline = time.monotonic() + 10
+    while not any(pending_submissions(paths, p) for p in by_link) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.2)     # settled
+    ingest = run_cli("ingest", "--once", "aanbieders", "--config", str(config), "--data-dir", str(paths.root))
+    assert ingest.returncode == 0 and "aanbieders: failed" not in ingest.stdout, ingest.stdout + ingest.stderr
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        loaded = rows(con, "SELECT DISTINCT s.provider_id FROM capacity_observation JOIN service AS s "
+                           "USING (service_id) WHERE capacity_observation.source_id = 'aanbieders'")
+    finally:
+        con.close()
+    assert {provider for (provider,) in loaded} == set(by_link)
 
 
 def assert_new_reports_arrive(paths: DataPaths, port: int) -> None:

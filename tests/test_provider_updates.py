@@ -44,7 +44,7 @@ def test_a_submission_loads_figures_only_and_keeps_an_audit_of_what_changed(worl
     write_submission(paths, sent)
     summary = run_forms(paths)
     assert (summary.status, summary.loaded, summary.rejected) == ("ok", 2, 0), summary.line()
-    at = sent.submitted_at
+    at = sent.submitted_at.replace(second=0, microsecond=0)       # figures count from the minute they were sent
     # 2 weeks is 14 days; the status follows from 3 free places; the confirmation repeats S2's figures now
     assert query(paths, "SELECT service_id, source_id, maximum, available, status, waiting_count, wait_days_intake, "
                         "wait_days_treatment FROM capacity_observation WHERE valid_at = ? ORDER BY 1", [at]) == [
@@ -53,7 +53,8 @@ def test_a_submission_loads_figures_only_and_keeps_an_audit_of_what_changed(worl
     assert query(paths, "SELECT service_id, source_id FROM service ORDER BY 1") == [
         ("S1", "provider-a"), ("S2", "provider-a"), ("X1", "provider-a")]
     audit = query(paths, "SELECT service_id, link_id, action, submitted_at, changes FROM provider_update ORDER BY 1")
-    assert [(s, l, a, t) for s, l, a, t, _ in audit] == [("S1", link_id, "update", at), ("S2", link_id, "confirm", at)]
+    assert [(s, l, a, t) for s, l, a, t, _ in audit] == [("S1", link_id, "update", sent.submitted_at),
+                                                    ("S2", link_id, "confirm", sent.submitted_at)]
     assert json.loads(audit[0][4]) == [{"field": "available", "before": 2, "after": 3},
                                        {"field": "waiting_count", "before": 1, "after": 4},
                                        {"field": "wait_days_intake", "before": 0, "after": 14}]
