@@ -226,6 +226,7 @@ def _refusal(lang: str) -> flask.Response | None:
     link = current_link()
     if link is None or links().submissions(link.link_id, SUBMIT_WINDOW_SECONDS) >= SUBMISSIONS_PER_WINDOW:
         return _message(lang, word("too_many", lang), 429)
+    links().count_submission(link.link_id)     # every attempt counts, also one the rules refuse
     return None
 
 
@@ -251,7 +252,6 @@ def _submit(lang: str, services: list[DescribedService], sent: list[ServiceFigur
         write_submission(_paths(), submission)
     except SubmissionRefused as refused:
         return _render(lang, services, notice=refused.en if lang == "en" else refused.nl, status=503)
-    links().count_submission(link.link_id)
     remembered = flask.session.get("submitted", [])[-(REMEMBERED_SUBMISSIONS - 1):]
     flask.session["submitted"] = [*remembered, [submission_file_name(submission), [s.service_id for s in sent]]]
     anchor = f"#dienst-{numbers[0]}" if len(numbers) == 1 else ""

@@ -11,6 +11,7 @@ from datetime import datetime
 from markupsafe import escape
 
 from queries import settings
+from queries.errors import CapacityError
 from queries.moments import AMSTERDAM
 
 from .outbox import OutboxRow
@@ -20,8 +21,8 @@ LINK_MARK = "[[LINK]]"
 LINK_PATH = "/aanbieder/link#"
 
 
-class LinkGone(Exception):
-    """The invite of a queued reminder was revoked or expired before it could be sent."""
+class LinkGone(CapacityError):
+    """The invite of a queued reminder was revoked or expired before it could be sent (it is not sent)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ def personaliser(links: LinkStore):
             return row.body_text, row.body_html
         issued = links.issue_reminder_link(row.link_id)
         if issued is None:
-            raise LinkGone(f"link {row.link_id} is ingetrokken of verlopen / was revoked or expired")
+            raise LinkGone(f"Niet verstuurd: link {row.link_id} is ingetrokken of verlopen",
+                           f"Not sent: link {row.link_id} was revoked or expired")
         url = link_url(issued.token)
         return (row.body_text.replace(LINK_MARK, url),
                 row.body_html.replace(LINK_MARK, str(escape(url))) if row.body_html else None)

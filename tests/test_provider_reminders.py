@@ -158,3 +158,17 @@ def test_without_smtp_settings_nothing_is_queued(world, monkeypatch: pytest.Monk
     with Warehouse(paths) as warehouse:
         assert queue_reminders_if_mail_on(warehouse, links, None, SHELTER_STALE) == 0
     assert query(paths, "SELECT count(*) FROM mail_outbox") == [(0,)]
+
+
+def test_a_reminder_whose_invite_was_revoked_before_sending_is_not_sent(world, smtp: Inbox) -> None:
+    paths, links = world
+    with Warehouse(paths) as warehouse:
+        assert queue_reminders(warehouse, links, SHELTER_SOON) == 3
+    huis = next(i for i in links.invites("ander") if i.email)
+    links.revoke(huis.link_id)
+    with Warehouse(paths) as warehouse:
+        summary = OutboxSender(warehouse, smtp_settings(), personaliser(links)).send_due(SHELTER_SOON)
+    assert (summary.sent, summary.failed) == (2, 1)
+    assert sorted(m["To"] for m in smtp.messages) == ["coordinator@example.org", "opvang@example.org"]
+    assert query(paths, "SELECT recipient, state, last_error LIKE 'Niet verstuurd: link % / Not sent: link %' "
+                        "FROM mail_outbox WHERE state <> 'sent'") == [("huis@example.org", "failed", True)]
