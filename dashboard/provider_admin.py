@@ -57,10 +57,11 @@ def links_section(lang: str, providers: dict[str, str]) -> html.Section:
                               [{"label": f"{name} ({pid})", "value": pid} for pid, name in providers.items()], None,
                               searchable=True, lang=lang),
             html.Div([html.Label(t("email_address", lang), htmlFor="invite-email"),
-                      dcc.Input(id="invite-email", type="email", maxLength=254, autoComplete="off")],
+                      dcc.Input(id="invite-email", type="text", inputMode="email", maxLength=254, autoComplete="off")],
                      className="control"),
             html.Div([html.Label(t("valid_days", lang), htmlFor="invite-days"),
-                      dcc.Input(id="invite-days", type="number", min=1, max=730, value=365, className="number-input")],
+                      dcc.Input(id="invite-days", type="text", inputMode="numeric", pattern="[0-9]*", maxLength=3,
+                                value="365", autoComplete="off", className="number-input")],
                      className="control"),
             html.Button(t("invite_button", lang), id="invite-button", n_clicks=0, className="admin-button"),
         ], className="controls admin-form"),
@@ -118,7 +119,7 @@ def invite_clicked(clicks: int, provider_id: object, email: object, days: object
         providers = known_providers(cur)
     try:
         outcome = invite(links(), providers, provider_id, email if isinstance(email, str) else None,
-                         int(days) if isinstance(days, (int, float)) else 365)
+                         int(days) if isinstance(days, str) and days.strip().isdigit() else 0)
     except InviteError as error:
         return html.P(error.en if lang == "en" else error.nl, className="notice")
     mail_note = (t("invite_mailed", lang).format(address=email) if outcome.mailed else
