@@ -23,7 +23,7 @@ from markupsafe import escape
 
 from ingest.provider_form import (FIGURES, MAX_VALUE_CHARS, WAIT_UNITS, WAITS, DescribedService, ServiceFigures,
                                   SubmissionRefused, check_submission, described_services, new_submission,
-                                  pending_submissions, submission_file_name, write_submission)
+                                  pending_submissions, provider_key, write_submission)
 from ingest.records import RowError
 from ingest.validate import read_reference
 from queries.errors import NoPublishedData
@@ -39,7 +39,6 @@ blueprint = flask.Blueprint("provider", __name__)
 MAX_FORM_BYTES = 16 * 1024
 EXCHANGE_WINDOW_SECONDS, EXCHANGE_FAILURES = 15 * 60, 20
 SUBMIT_WINDOW_SECONDS, SUBMISSIONS_PER_WINDOW = 10 * 60, 40
-REMEMBERED_SUBMISSIONS = 8
 PENDING_REFRESH_SECONDS = 5
 STATUS_CODES = ("open", "full", "waitlist", "closed", "unknown")
 
@@ -67,7 +66,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "age_hours": ("{n} uur oud", "{n} hours old"), "age_days": ("{n} dagen oud", "{n} days old"),
     "pending": ("Ontvangen om {time}; wordt verwerkt…", "Received at {time}; being processed…"),
     "processed": ("Verwerkt om {time}", "Processed at {time}"),
-    "refused": ("Niet verwerkt: {why}", "Not processed: {why}"),
+    "refused": ("Uw inzending is om {time} niet verwerkt: {why}", "Your submission was not processed at {time}: {why}"),
     "received": ("Ontvangen. Binnen een minuut staat het op het dashboard.",
                  "Received. It will be on the dashboard within a minute."),
     "errors": ("Niet opgeslagen: verbeter de gemarkeerde velden.", "Not saved: correct the marked fields."),
@@ -155,7 +154,6 @@ def sign_out() -> flask.Response:
     lang = _lang()
     if csrf_ok():
         end_link_session()
-        flask.session.pop("submitted", None)
         return _message(lang, word("signed_out", lang), 200)
     return _message(lang, word("expired", lang), 400)
 
@@ -252,8 +250,6 @@ def _submit(lang: str, services: list[DescribedService], sent: list[ServiceFigur
         write_submission(_paths(), submission)
     except SubmissionRefused as refused:
         return _render(lang, services, notice=refused.en if lang == "en" else refused.nl, status=503)
-    remembered = flask.session.get("submitted", [])[-(REMEMBERED_SUBMISSIONS - 1):]
-    flask.session["submitted"] = [*remembered, [submission_file_name(submission), [s.service_id for s in sent]]]
     anchor = f"#dienst-{numbers[0]}" if len(numbers) == 1 else ""
     return flask.redirect(_form_url(lang, received=True) + anchor, 303)
 
@@ -301,7 +297,7 @@ def _render(lang: str, services: list[DescribedService] | None = None, cards: li
     assert link is not None
     try:
         services = services if services is not None else _services()
-        states, refresh = _processing(link.provider_id, lang)
+        states, refused, refresh = _processing(link.provider_id, lang)
     except NoPublishedData:
         return _message(lang, word("no_data", lang), 503)
     cards = cards or _cards(services)
@@ -313,6 +309,7 @@ def _render(lang: str, services: list[DescribedService] | None = None, cards: li
     if notice:
         role = "alert" if status >= 400 else "status"
         parts.append(f'<p class="notice" role="{role}">{escape(notice)}</p>')
+    parts += [f'<p class="notice" role="alert">{escape(text)}</p>' for text in refused]
     if not services:
         parts.append(f'<p>{word("no_services", lang)}</p>')
     elif any(s.latest.get("valid_at") is not None for s in services):
@@ -386,27 +383,21 @@ def _field(n: int, name: str, value: str, card: Card, lang: str) -> str:
     return f'<div class="field">{label}{box}{error}</div>'
 
 
-def _processing(provider_id: str, lang: str) -> tuple[dict[str, str], bool]:
-    """Per service what became of its latest submission (waiting, processed, refused), and whether anything
-    still waits (the page then refreshes itself)."""
+def _processing(provider_id: str, lang: str) -> tuple[dict[str, str], list[str], bool]:
+    """Per service what became of its latest submission (processed, or still waiting), why recent submissions
+    were not processed, and whether anything still waits (the page then refreshes itself)."""
     states: dict[str, str] = {}
     with data.snapshot() as (_, cur):
         for service_id, processed_at in rows(cur, sql_file("provider_recent_updates"), {"provider_id": provider_id}):
             states[service_id] = word("processed", lang, time=_local(processed_at))
-        remembered = flask.session.get("submitted", [])
-        names = [name for name, _ in remembered]
-        outcomes = {name: (nl, en) for name, nl, en in rows(cur, sql_file("provider_refused_submissions"),
-                                                              {"names": names})} if names else {}
-    for name, service_ids in remembered:
-        if name in outcomes:
-            nl, en = outcomes[name]
-            for service_id in service_ids:
-                states[service_id] = word("refused", lang, why=en if lang == "en" else nl)
+        refused = [word("refused", lang, time=_local(at), why=en if lang == "en" else nl)
+                   for at, nl, en in rows(cur, sql_file("provider_refused_submissions"),
+                                          {"prefix": provider_key(provider_id) + "--", "provider_id": provider_id})]
     pending = pending_submissions(_paths(), provider_id)
     for submission in pending:
         for sent in submission.services:
             states[sent.service_id] = word("pending", lang, time=_local(submission.submitted_at))
-    return states, bool(pending)
+    return states, refused, bool(pending)
 
 
 def _local(moment: datetime) -> str:

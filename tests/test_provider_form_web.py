@@ -228,3 +228,16 @@ def test_signing_out_ends_the_link_session(site: Site) -> None:
     assert visitor.post("/aanbieder/afmelden", data={"csrf": token}).status_code == 200
     assert visitor.get("/aanbieder").status_code == 403
     assert visitor.get("/").status_code == 200     # back to what an anonymous visitor may see
+
+
+def test_a_submission_the_ingester_refused_is_said_on_the_form(site: Site) -> None:
+    from ingest.provider_form import ServiceFigures, new_submission, write_submission
+
+    visitor = site.opened(site.links.issue("veilig", None, 30).token)
+    forged = new_submission("L0123456789", "veilig", [ServiceFigures("S1", "update", {"available": "1"}, {})])
+    write_submission(site.paths, forged)        # as if dropped by hand: no live link of this provider
+    assert run_forms(site.paths, publish=True).status == "failed"
+    deadline = time.monotonic() + 10
+    while "niet verwerkt" not in (page := visitor.get("/aanbieder").text) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert re.search(r'role="alert">Uw inzending is om [0-9: -]+ niet verwerkt: [^<]*geen geldige link', page)

@@ -1,7 +1,10 @@
 """Full-page screenshots of every page of a running dashboard (desktop and a 390 px phone), for the README.
 
     make run                                   # in one terminal: the demo on http://127.0.0.1:8050
-    .venv/bin/python examples/screenshots/take.py http://127.0.0.1:8050
+    .venv/bin/python examples/screenshots/take.py http://127.0.0.1:8050 data
+
+With the data folder (second argument) it also takes a demo provider's update form on a phone, through a
+personal link it issues for the first provider that reports through its link.
 
 Needs the test tools (`make test` installs them) and Debian's chromium + chromium-driver.
 """
@@ -58,5 +61,33 @@ def main(url: str) -> None:
             driver.quit()
 
 
+def provider_form(url: str, data_dir: Path) -> None:
+    """The update form of the first demo provider that reports through its link, on a phone."""
+    sys.path.insert(0, str(HERE.parent.parent))
+    from ingest.demo.generate import read_settings
+    from ingest.demo.self_reporting import self_reporting_providers
+    from ingest.demo.world import build_world
+    from ingest.provider_links import LinkStore
+    from queries.paths import DataPaths
+
+    paths = DataPaths(data_dir.resolve())
+    demo = read_settings(paths)
+    provider = self_reporting_providers(build_world(demo.seed, demo.scale))[0]
+    token = LinkStore(paths.provider_links).issue(provider, None, 1).token
+    driver = chromium(390)
+    metrics(driver, 390, 900)
+    try:
+        driver.get(f"{url.rstrip('/')}/aanbieder/link#{token}")
+        WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.ID, "dienst-1")))
+        metrics(driver, 390, driver.execute_script("return document.documentElement.scrollHeight"))
+        time.sleep(1)
+        driver.save_screenshot(str(HERE / "aanbieder-telefoon.png"))
+        print(HERE / "aanbieder-telefoon.png")
+    finally:
+        driver.quit()
+
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8050")
+    if len(sys.argv) > 2:
+        provider_form(sys.argv[1], Path(sys.argv[2]))
