@@ -209,8 +209,11 @@ class LinkStore:
             return db.execute(COUNT_FAILURES, (address, now - window_seconds)).fetchone()[0]
 
     def count_submission(self, link_id: str) -> None:
+        """Count a submission through the link (for its limit); it is a use of the link too."""
+        now = time.time()
         with closing(self._connect()) as db:
-            db.execute(INSERT_SUBMISSION, (link_id, time.time()))
+            db.execute(INSERT_SUBMISSION, (link_id, now))
+            db.execute(MARK_USED, (now, link_id))
 
     def submissions(self, link_id: str, window_seconds: float) -> int:
         """Submissions through `link_id` within the window."""

@@ -241,3 +241,10 @@ def test_a_submission_the_ingester_refused_is_said_on_the_form(site: Site) -> No
     while "niet verwerkt" not in (page := visitor.get("/aanbieder").text) and time.monotonic() < deadline:
         time.sleep(0.3)
     assert re.search(r'role="alert">Uw inzending is om [0-9: -]+ niet verwerkt: [^<]*geen geldige link', page)
+
+
+def test_a_submission_is_a_use_of_its_link(site: Site) -> None:
+    issued = site.links.issue("ander", None, 30)
+    site.links.count_submission(issued.link_id)
+    (invite,) = [i for i in site.links.invites("ander") if i.link_id == issued.link_id]
+    assert invite.last_used_at is not None and time.time() - invite.last_used_at < 60

@@ -36,13 +36,14 @@ def ensure_links(paths: DataPaths, world: World) -> dict[str, str]:
 
 def send_self_reports(paths: DataPaths, world: World, moment: datetime) -> int:
     """Each self-reporting provider sends its figures as of `moment` through its link; how many were sent."""
-    links = ensure_links(paths, world)
+    store = LinkStore(paths.provider_links)
     minute = moment.replace(second=0, microsecond=0)
     sent = 0
-    for provider_id, link_id in links.items():
+    for provider_id, link_id in ensure_links(paths, world).items():
         services = [s for s in world.services() if s.provider_id == provider_id]
         reported = [_typed(s, figures(world.seed, s, minute)) for s in services]
         write_submission(paths, new_submission(link_id, provider_id, reported, now=moment))
+        store.count_submission(link_id)
         sent += 1
     return sent
 
