@@ -17,8 +17,9 @@ run: $(STAMP)
 TZ_TESTS := tests/test_exact_edges.py tests/test_shortfall.py tests/test_search_and_health.py tests/test_suppression.py \
             tests/test_intake_config.py tests/test_provider_reminders.py tests/test_provider_updates.py
 
+# Two test processes (pytest-xdist), one per core: 9:53 against 16:48 in one (and 11:54 with --dist loadfile).
 test: $(TESTS) browser zoneinfo
-	TZ=UTC $(BIN)/pytest
+	TZ=UTC $(BIN)/pytest -n 2
 	TZ=Europe/Amsterdam $(BIN)/pytest -q $(TZ_TESTS)
 
 install: $(STAMP)
