@@ -76,7 +76,6 @@ WORDS: dict[str, tuple[str, str]] = {
                     "the data steward to register it first."),
     "no_data": ("Er zijn nog geen gegevens gepubliceerd; probeer het over een minuut opnieuw.",
                 "No data has been published yet; try again in a minute."),
-    "too_long": (f"te lang (hoogstens {MAX_VALUE_CHARS} tekens)", f"too long (at most {MAX_VALUE_CHARS} characters)"),
     "expired": ("Het formulier was verlopen; probeer het opnieuw.", "The form had expired; try again."),
     "too_many": ("Te veel inzendingen in korte tijd; probeer het over tien minuten opnieuw.",
                  "Too many submissions in a short time; try again in ten minutes."),
@@ -234,11 +233,9 @@ def _submit(lang: str, services: list[DescribedService], sent: list[ServiceFigur
     link = current_link()
     assert link is not None
     submission = new_submission(link.link_id, link.provider_id, sent)
-    problems = _too_long(sent)
-    if not problems:
-        with data.snapshot() as (publication, cur):
-            reference = data.remembered(publication, ("reference",), lambda: read_reference(cur))
-        problems = check_submission(submission, services, reference, datetime.now(timezone.utc)).rejected
+    with data.snapshot() as (publication, cur):
+        reference = data.remembered(publication, ("reference",), lambda: read_reference(cur))
+    problems = check_submission(submission, services, reference, datetime.now(timezone.utc)).rejected
     if problems:
         cards = _cards(services)
         for error in problems:
@@ -252,12 +249,6 @@ def _submit(lang: str, services: list[DescribedService], sent: list[ServiceFigur
         return _render(lang, services, notice=refused.en if lang == "en" else refused.nl, status=503)
     anchor = f"#dienst-{numbers[0]}" if len(numbers) == 1 else ""
     return flask.redirect(_form_url(lang, received=True) + anchor, 303)
-
-
-def _too_long(sent: list[ServiceFigures]) -> list[RowError]:
-    too_long = WORDS["too_long"]
-    return [RowError(row, name, value[:MAX_VALUE_CHARS], *too_long) for row, item in enumerate(sent, start=1)
-            for name, value in item.figures.items() if len(value) > MAX_VALUE_CHARS]
 
 
 def _field_of(error: RowError) -> str:

@@ -146,7 +146,8 @@ def _as_cell(value: object) -> object:
 def check_submission(submission: Submission, services: list[DescribedService], reference: Reference,
                      now: datetime) -> Validated:
     """Every service of the submission as a canonical row through ingest/validate.py; row n is the n-th
-    service. A service that is not the provider's, or a confirmation without figures, is a row error."""
+    service. A service that is not the provider's, a value longer than a submission file may hold, or a
+    confirmation without figures, is a row error."""
     by_id = {service.service_id: service for service in services}
     records, rejected = [], []
     for row, sent in enumerate(submission.services, start=1):
@@ -156,6 +157,12 @@ def check_submission(submission: Submission, services: list[DescribedService], r
                                      f"dienst {sent.service_id} is geen dienst van aanbieder {submission.provider_id}",
                                      f"service {sent.service_id} is not a service of provider "
                                      f"{submission.provider_id}"))
+            continue
+        too_long = [name for name, value in sent.figures.items() if len(value) > MAX_VALUE_CHARS]
+        if too_long:
+            rejected += [RowError(row, name, sent.figures[name][:MAX_VALUE_CHARS],
+                                  f"{name}: te lang (hoogstens {MAX_VALUE_CHARS} tekens)",
+                                  f"{name}: too long (at most {MAX_VALUE_CHARS} characters)") for name in too_long]
             continue
         if sent.action == "confirm" and service.latest.get("valid_at") is None:
             rejected.append(RowError(row, "service_id", sent.service_id,

@@ -248,3 +248,12 @@ def test_a_submission_is_a_use_of_its_link(site: Site) -> None:
     site.links.count_submission(issued.link_id)
     (invite,) = [i for i in site.links.invites("ander") if i.link_id == issued.link_id]
     assert invite.last_used_at is not None and time.time() - invite.last_used_at < 60
+
+
+def test_a_value_longer_than_a_submission_may_hold_is_refused_by_its_field(site: Site) -> None:
+    visitor = site.opened(site.links.issue("veilig", None, 30).token)
+    token = csrf_of(visitor.get("/aanbieder").text)
+    answer = visitor.post("/aanbieder/dienst", data={"csrf": token, "dienst": "1", "action": "save",
+                                                     "available": "1" * 13, "maximum": "10"})
+    assert answer.status_code == 400
+    assert re.search(r'id="f1-available-fout">te lang \(hoogstens 12 tekens\)', answer.text)

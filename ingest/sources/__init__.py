@@ -52,7 +52,7 @@ class SourceKind(Protocol):
 
 KIND_CLASSES = {"file": ("files", "FileSource"), "http": ("feed", "FeedSource"), "hsds": ("hsds", "HsdsSource"),
                 "submission": ("submissions", "SubmissionSource"),   # built in only (ingest/signals.py)
-                "form": ("provider_forms", "ProviderFormSource")}    # built in only (ingest/provider_form.py)
+                "form": ("submissions", "ProviderFormSource")}    # built in only (ingest/provider_form.py)
 STORED_KINDS = {"form": "submission"}   # the warehouse knows both built-in kinds as web submissions
 
 
