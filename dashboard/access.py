@@ -26,7 +26,6 @@ from queries.paths import DataPaths
 from .sessions import SessionStore, credential_fingerprint
 
 ROLES = ("public", "professional", "steward")
-HISTORY_ROLE = "professional"  # figures at another moment than now: the public sees the current picture only
 LOGIN_MODES = ("local", "oidc")
 MIN_SECRET_LENGTH = 32
 LINK_SESSION_SECONDS = 2 * 3600

@@ -29,8 +29,8 @@ from queries.hsds import read_page
 from queries.moments import AMSTERDAM, as_of
 from queries.providers import PROVIDER_COLUMNS, VIOLENCE_PROFILES, SearchFilters, search_providers
 from queries.reference import care_labels, region_levels
-from queries.shortfall import REPORT_COLUMNS, Shortfall, shortfall
-from queries.suppression import public_level, public_view
+from queries.shortfall import REPORT_COLUMNS, shortfall
+from queries.suppression import public_level, public_shortfall
 
 from . import data
 from .access import is_public
@@ -80,7 +80,7 @@ def shortfall_report() -> Response:
         _known("level", level, levels)
         care_type, target_group = _care_filters(cur, args)
         if is_public():
-            cells = _suppressed(cur, level, moment, care_type, target_group, args.get("region") or None)
+            cells = public_shortfall(cur, level, moment, care_type, target_group, args.get("region") or None)
         else:
             cells = shortfall(cur, level, moment, care_type, target_group, framework, args.get("region") or None)
     rows = [cell.report_row(lang) for cell in cells]
@@ -97,18 +97,6 @@ def _public_choice(args: MultiDict[str, str], framework: str | None, level: str)
         raise BadParameter("level", args["level"], f"de openbare weergave toont alleen {level}",
                            f"the public view shows {level} only")
     return level
-
-
-def _suppressed(cur: duckdb.DuckDBPyConnection, level: str, moment: datetime, care_type: str | None,
-                target_group: str | None, region: str | None) -> list[Shortfall]:
-    """Each care type x target group suppressed over all regions of the level with its national total, then
-    the region filter applied: what is hidden depends on the whole table, never on the rows asked for."""
-    totals = {(c.care_type, c.target_group): c for c in shortfall(cur, "nederland", moment, care_type, target_group)}
-    groups: dict[tuple[str, str], list[Shortfall]] = {}
-    for cell in shortfall(cur, level, moment, care_type, target_group):
-        groups.setdefault((cell.care_type, cell.target_group), []).append(cell)
-    shown = [c for key, group in groups.items() for c in public_view(group, totals.get(key)).cells]
-    return [c for c in shown if not region or c.region_code == region]
 
 
 @blueprint.get("/api/v1/providers")

@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from queries import settings
 from queries.paths import DataPaths
 
-from . import access, api, data, gate, headers, login, provider_page
+from . import access, alerts_page, api, data, gate, headers, login, provider_page
 
 INDEX = """<!DOCTYPE html>
 <html lang="nl">
@@ -37,6 +37,7 @@ def create_app(paths: DataPaths) -> dash.Dash:
     headers.install(app)
     app.server.register_blueprint(api.blueprint)
     app.server.register_blueprint(provider_page.blueprint)
+    app.server.register_blueprint(alerts_page.blueprint)
     app.clientside_callback(ClientsideFunction("capacity", "setLanguage"),
                             Output("page-language", "children"), Input("_pages_location", "search"))
     _set_up_before_serving(app)

@@ -8,7 +8,8 @@ It runs before Flask dispatches a request and decides by the route Flask matched
   ones the callback declares, in that order (Dash passes them by position), else 400; Dash's page-routing
   callback then needs the role of the page it would render from those very inputs, any other callback
   the role of the page module it belongs to (steward when it belongs to none);
-- an API route needs its role in API_ROLES;
+- an API route needs its role in API_ROLES, the alert subscriptions page its role in FORM_ROLES (the page
+  itself also needs a logged-in user: a subscription belongs to one); a signed unsubscribe link is open;
 - asking for another moment than now (`at` in the query, on a page or the API) needs HISTORY_ROLE;
 - a provider's form (PROVIDER_RULES) needs a live link session, and is all such a session reaches (it has
   no role); the page that exchanges a link for that session is open;
@@ -33,8 +34,9 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from queries.moments import BadMoment, as_of
+from queries.settings import HISTORY_ROLE
 
-from .access import HISTORY_ROLE, ROLE_LABELS, ROLES, allows, config, current_link, current_role, current_user
+from .access import ROLE_LABELS, ROLES, allows, config, current_link, current_role, current_user
 
 API_ROLES = {"/api/v1/shortfall": "public", "/api/v1/providers": "professional",
              "/api/v1/sources": "steward", "/api/hsds/services": "professional"}
@@ -43,8 +45,9 @@ CALLBACK_RULE = "/_dash-update-component"
 SHELL_RULES = ("/_dash-layout", "/_dash-dependencies")
 SUITES_RULE = "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>"
 OPEN_RULES = (SUITES_RULE, "/assets/<path:filename>", "/_favicon.ico", "/login", "/login/oidc", "/auth/oidc",
-              "/logout", "/aanbieder/link", "/aanbieder/link.js")
+              "/logout", "/aanbieder/link", "/aanbieder/link.js", "/meldingen/afmelden")
 PROVIDER_RULES = ("/aanbieder", "/aanbieder/dienst", "/aanbieder/bevestig", "/aanbieder/afmelden")
+FORM_ROLES = {"/meldingen": "professional", "/meldingen/stop": "professional"}
 ROUTING_OUTPUT = "_pages_content.children"
 LOCATION = "_pages_location"
 HISTORY_PARAMETER = "at"
@@ -251,6 +254,8 @@ def check_request(request: flask.Request) -> None:
             raise refused_without_link()
     elif rule in API_ROLES:
         require(API_ROLES[rule], asks_history(request.args.getlist(HISTORY_PARAMETER)))
+    elif rule in FORM_ROLES:
+        require(FORM_ROLES[rule])
     elif rule == CALLBACK_RULE:
         check_callback(request.get_json(silent=True))
     elif rule in SHELL_RULES:

@@ -52,8 +52,10 @@ def install(app: dash.Dash) -> None:
             response.headers["Strict-Transport-Security"] = HSTS
         for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
             del response.headers[name]
-        if flask.request.path.startswith(("/api/", "/_dash-update-component", "/login", "/auth/", "/aanbieder")):
+        if flask.request.path.startswith(("/api/", "/_dash-update-component", "/login", "/auth/", "/aanbieder",
+                                          "/meldingen")):
             response.headers["Cache-Control"] = "no-store"
-        if flask.request.path.startswith("/aanbieder"):
-            response.headers["Referrer-Policy"] = "no-referrer"   # a provider's pages tell nobody where they were
+        if flask.request.path.startswith(("/aanbieder", "/meldingen/afmelden")):
+            # a provider's pages and a signed unsubscribe link tell nobody where they were
+            response.headers["Referrer-Policy"] = "no-referrer"
         return response

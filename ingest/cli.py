@@ -1,5 +1,5 @@
 """The `capacity` command: init, regions, population, report, sources, ingest, serve, run, demo, settings, users,
-providers."""
+providers, alerts."""
 from __future__ import annotations
 
 import argparse
@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     providers.add_argument("--email", help="invite: mail the link to this address (needs CAPACITY_SMTP_HOST)")
     providers.add_argument("--days", type=int, default=365, help="invite: days the link stays valid (default 365)")
     providers.add_argument("--all", action="store_true", help="revoke: every link of the provider ID")
+
+    from .alerts_cli import add_arguments
+
+    add_arguments(command("alerts", cmd_alerts, "alert subscriptions for an address: subscribe, unsubscribe, list"))
     return parser
 
 
@@ -305,6 +309,12 @@ def cmd_providers(args: argparse.Namespace) -> int:
         print(_t(f"{count} link(s) ingetrokken.", f"{count} link(s) revoked."))
         return 0 if count else 1
     return _invite(paths, links, args.id, args.email, args.days)
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from .alerts_cli import run_alerts
+
+    return run_alerts(args, paths_of(args))
 
 
 def _invite(paths: DataPaths, links: LinkStore, provider_id: str, email: str | None, days: int) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Sequence
 
 from queries import settings as app_settings
 from queries.errors import CapacityError
@@ -22,6 +23,8 @@ SECURITY = ("starttls", "tls", "none")
 TIMEOUT_SECONDS = 20.0
 SERVER_TEXT_SHOWN = 200   # characters of the server's answer kept in a message
 _WHITESPACE = re.compile(r"\s+")
+CONTENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")   # as mail_image checks it: safe in a header and a file name
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class MailRetryable(CapacityError):
@@ -90,11 +93,14 @@ def smtp_settings() -> SmtpSettings | None:
     return SmtpSettings(host, int(port_text), security, user, app_settings.get("smtp_password"), mail_from)
 
 
-def build_message(sender: str, recipient: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
-    """A UTF-8 message with Date and Message-ID; multipart/alternative (text, then HTML) when html is given."""
+def build_message(sender: str, recipient: str, subject: str, text: str, html: str | None = None,
+                  images: Sequence[tuple[str, bytes]] = ()) -> EmailMessage:
+    """A UTF-8 message with Date and Message-ID; multipart/alternative (text, then HTML) when html is given, the
+    HTML multipart/related with each (content id, PNG) of `images` inline, shown by <img src="cid:CONTENT_ID">."""
     if any(c in value for value in (sender, recipient, subject) for c in "\r\n"):
         raise CapacityError("Een afzender, ontvanger of onderwerp mag geen regeleinde bevatten.",
                             "A sender, recipient or subject must not contain a line break.")
+    check_images(images, html)
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
@@ -104,7 +110,34 @@ def build_message(sender: str, recipient: str, subject: str, text: str, html: st
     message.set_content(text, charset="utf-8")
     if html is not None:
         message.add_alternative(html, subtype="html", charset="utf-8")
+        _add_inline(message.get_payload()[1], images)
     return message
+
+
+def check_images(images: Sequence[tuple[str, bytes]], html: str | None) -> None:
+    """Refuse inline images that could not be shown: without an HTML body, a bad or repeated content id, no PNG."""
+    if images and html is None:
+        raise CapacityError("Afbeeldingen in een e-mail hebben een HTML-tekst nodig om in te staan.",
+                            "Images in an e-mail need an HTML body to appear in.")
+    seen: set[str] = set()
+    for content_id, png in images:
+        shown = printable(content_id)[:SERVER_TEXT_SHOWN]
+        if not CONTENT_ID.fullmatch(content_id) or content_id in seen:
+            raise CapacityError(
+                f"Ongeldige of dubbele Content-ID voor een afbeelding: '{shown}' (uniek per bericht; 1 tot 64 "
+                "letters, cijfers, punten, streepjes of liggende streepjes).",
+                f"Invalid or repeated Content-ID for an image: '{shown}' (unique per message; 1 to 64 letters, "
+                "digits, dots, hyphens or underscores).")
+        if not png.startswith(PNG_SIGNATURE):
+            raise CapacityError(f"De afbeelding '{shown}' is geen PNG.", f"The image '{shown}' is not a PNG.")
+        seen.add(content_id)
+
+
+def _add_inline(html_part: EmailMessage, images: Sequence[tuple[str, bytes]]) -> None:
+    """Attach each PNG to the HTML part (which becomes multipart/related), inline and named <content id>.png."""
+    for content_id, png in images:
+        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{content_id}>",
+                              filename=f"{content_id}.png", disposition="inline")
 
 
 def send_message(settings: SmtpSettings, message: EmailMessage) -> None:

@@ -7,7 +7,8 @@ talks to the mail server: it commits 'sending' (attempts + 1) first, then sends,
 MAX_ATTEMPTS temporary problems). A row still 'sending' at the next start was cut off between those commits:
 `recover_after_restart` makes it 'uncertain' and it is never sent again (at most once; a steward can look its
 Message-ID up in the mail server's log). After a temporary problem the round stops: the server is probably
-down, and the other due messages wait for the next round untouched.
+down, and the other due messages wait for the next round untouched. A message's inline images (mail_image) are
+queued with it and read in the transaction that claims it, never while the mail server talks.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from queries.errors import CapacityError
 from queries.text import printable
 from queries.warehouse import Warehouse
 
-from .mailer import MailRefused, MailRetryable, SmtpSettings, address_domain, build_message, send_message
+from .mailer import (MailRefused, MailRetryable, SmtpSettings, address_domain, build_message, check_images,
+                     send_message)
 
 log = logging.getLogger("capacity.ingest")
 
@@ -40,6 +42,8 @@ INSERT INTO mail_outbox (kind, recipient, subject, body_text, body_html, link_id
                          created_at)
 VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)
 RETURNING message_id"""
+INSERT_IMAGE = "INSERT INTO mail_image (message_id, content_id, png) VALUES (?, ?, ?)"
+SELECT_IMAGES = "SELECT content_id, png FROM mail_image WHERE message_id = ? ORDER BY content_id"
 SELECT_DUE = """
 SELECT message_id, kind, recipient, subject, body_text, body_html, link_id, attempts, created_at
 FROM mail_outbox
@@ -68,7 +72,8 @@ RETURNING message_id"""
 
 @dataclass(frozen=True)
 class OutgoingMail:
-    """One message to queue; link_id lets the personaliser fill in a fresh link when it is sent."""
+    """One message to queue; link_id lets the personaliser fill in a fresh link when it is sent; images: (content
+    id, PNG) pairs the HTML shows as <img src="cid:CONTENT_ID">."""
 
     kind: str
     recipient: str
@@ -76,6 +81,7 @@ class OutgoingMail:
     body_text: str
     body_html: str | None = None
     link_id: str | None = None
+    images: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,11 +124,11 @@ def backoff(attempts: int) -> timedelta:
 
 
 def enqueue(con: duckdb.DuckDBPyConnection, mails: list[OutgoingMail], now: datetime) -> list[int]:
-    """Queue the mails inside the caller's transaction, due at once; their message ids, in order."""
+    """Queue the mails (and their images) inside the caller's transaction, due at once; their message ids, in
+    order."""
     for mail in mails:
         _check(mail)
-    return [scalar(con, INSERT_MAIL, [mail.kind, mail.recipient.strip(), mail.subject, mail.body_text,
-                                      mail.body_html, mail.link_id, now, now]) for mail in mails]
+    return [_insert(con, mail, now) for mail in mails]
 
 
 class OutboxSender:
@@ -167,13 +173,14 @@ class OutboxSender:
         """Claim, send and record one message; False after a temporary problem (end the round)."""
         with self.warehouse.transaction() as con:
             claimed = rows(con, CLAIM, [make_msgid(domain=address_domain(settings.mail_from)), row.message_id])
+            images = rows(con, SELECT_IMAGES, [row.message_id]) if claimed else []
         if not claimed:
             return True   # no longer queued: another round took it
         attempts, message_id_header = claimed[0]
         row = replace(row, attempts=attempts)
         try:
             text, html = self.personalise(row)
-            message = build_message(settings.mail_from, row.recipient, row.subject, text, html)
+            message = build_message(settings.mail_from, row.recipient, row.subject, text, html, images)
             message.replace_header("Message-ID", message_id_header)
         except CapacityError as error:
             self._finish(MARK_FAILED, [_both(error), row.message_id])
@@ -207,12 +214,21 @@ class OutboxSender:
             run(con, statement, params)
 
 
+def _insert(con: duckdb.DuckDBPyConnection, mail: OutgoingMail, now: datetime) -> int:
+    """Insert one checked mail and its images; its message id."""
+    message_id = scalar(con, INSERT_MAIL, [mail.kind, mail.recipient.strip(), mail.subject, mail.body_text,
+                                           mail.body_html, mail.link_id, now, now])
+    for content_id, png in mail.images:
+        run(con, INSERT_IMAGE, [message_id, content_id, png])
+    return message_id
+
+
 def _stored_bodies(row: OutboxRow) -> tuple[str, str | None]:
     return row.body_text, row.body_html
 
 
 def _check(mail: OutgoingMail) -> None:
-    """Refuse a mail that could never be sent: no kind, not one address, a line break in a header."""
+    """Refuse a mail that could never be sent: no kind, not one address, a line break in a header, bad images."""
     if not mail.kind.strip():
         raise CapacityError("Een e-mail in de outbox heeft een soort nodig.", "A mail in the outbox needs a kind.")
     if any(c in mail.subject for c in "\r\n"):
@@ -222,6 +238,7 @@ def _check(mail: OutgoingMail) -> None:
     if any(c in mail.recipient for c in "\r\n,;") or not address_domain(mail.recipient):
         raise CapacityError(f"Geen geldig e-mailadres (één ontvanger per bericht): '{shown}'.",
                             f"Not a valid e-mail address (one recipient per message): '{shown}'.")
+    check_images(mail.images, mail.body_html)
 
 
 def _both(error: CapacityError) -> str:

@@ -8,16 +8,19 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from dashboard.users import local_role, users_file
 from queries.paths import DataPaths
 from queries.text import log_in_one_line
 from queries.warehouse import Warehouse
 
+from .alert_jobs import AlertJobs
 from .config import SourceConfig, load_sources
 from .mailer import SmtpSettings, smtp_settings
 from .outbox import OutboxSender
@@ -81,9 +84,10 @@ def _raise_keyboard_interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def publish_if_requested(runner: SourceRunner, ledger_every_seconds: float = LEDGER_PUBLISH_SECONDS) -> None:
+def publish_if_requested(runner: SourceRunner, ledger_every_seconds: float = LEDGER_PUBLISH_SECONDS) -> bool:
     """Publish for readers once after any number of committed runs (coalesces bursts of small runs); runs that
-    only added ledger rows (unchanged, next planned run) are published at most every `ledger_every_seconds`."""
+    only added ledger rows (unchanged, next planned run) are published at most every `ledger_every_seconds`.
+    Whether it published."""
     now = time.monotonic()
     ledger_due = runner.ledger_changed.is_set() and now - runner.last_published >= ledger_every_seconds
     if runner.publish_requested.is_set() or ledger_due:
@@ -91,14 +95,17 @@ def publish_if_requested(runner: SourceRunner, ledger_every_seconds: float = LED
         runner.ledger_changed.clear()
         runner.last_published = now
         runner.warehouse.publish()
+        return True
+    return False
 
 
-def _publish_until(runner: SourceRunner, stop: threading.Event) -> None:
-    """Every PUBLISH_EVERY_SECONDS, publish what was committed since. A thread of its own: source jobs that
-    run long (a backlog of files) must not hold back the figures they have already committed."""
+def _publish_until(runner: SourceRunner, stop: threading.Event, published: Callable[[], None]) -> None:
+    """Every PUBLISH_EVERY_SECONDS, publish what was committed since, then call `published`. A thread of its
+    own: source jobs that run long (a backlog of files) must not hold back the figures they have committed."""
     while not stop.wait(PUBLISH_EVERY_SECONDS):
         try:
-            publish_if_requested(runner)
+            if publish_if_requested(runner):
+                published()
         except Exception:  # noqa: BLE001 - a failed publication is retried at the next tick; readers keep the last
             log.exception("publishing for readers failed; trying again in %d s", PUBLISH_EVERY_SECONDS)
             runner.publish_requested.set()
@@ -136,11 +143,14 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
                            EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     for source in sources:
         runner.record_next_run(source.id, scheduler.get_job(source.id).next_run_time)
-    _add_mail_jobs(scheduler, runner)
+    mail = _add_mail_jobs(scheduler, runner)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     stop = threading.Event()
+    alerts = AlertJobs(runner, mail is not None, lambda name: local_role(users_file(runner.paths.root), name))
+    alerts.start(scheduler, stop)
     runner.publish_requested.set()   # what the previous process committed after its last publication
-    publisher = threading.Thread(target=_publish_until, args=(runner, stop), name="publisher", daemon=True)
+    publisher = threading.Thread(target=_publish_until, args=(runner, stop, alerts.published), name="publisher",
+                                 daemon=True)
     publisher.start()
     log.info("ingest started: %d source(s), data folder %s", len(sources), runner.paths.root)
     try:
@@ -155,15 +165,16 @@ def queue_reminders_if_mail_on(warehouse: Warehouse, links: LinkStore, mail: Smt
     return queue_reminders(warehouse, links, now) if mail is not None else 0
 
 
-def _add_mail_jobs(scheduler: BlockingScheduler, runner: SourceRunner) -> None:
-    """The reminder and outbox jobs; what a killed process left 'sending' is never sent again."""
+def _add_mail_jobs(scheduler: BlockingScheduler, runner: SourceRunner) -> SmtpSettings | None:
+    """The reminder and outbox jobs; what a killed process left 'sending' is never sent again. The mail
+    settings (None: mail is off)."""
     mail = smtp_settings()
     sender = OutboxSender(runner.warehouse, mail, personaliser(runner.links))
     if sender.recover_after_restart(datetime.now(timezone.utc)):
         runner.publish_requested.set()
     if mail is None:
-        log.info("mail is off (CAPACITY_SMTP_HOST is empty): no reminders are sent")
-        return
+        log.info("mail is off (CAPACITY_SMTP_HOST is empty): no reminders or e-mail alerts are sent")
+        return None
 
     def remind() -> None:
         if queue_reminders_if_mail_on(runner.warehouse, runner.links, mail, datetime.now(timezone.utc)):
@@ -177,6 +188,7 @@ def _add_mail_jobs(scheduler: BlockingScheduler, runner: SourceRunner) -> None:
     scheduler.add_job(remind, IntervalTrigger(minutes=REMINDER_MINUTES), id="reminders", name="reminders",
                       next_run_time=now)
     scheduler.add_job(send, IntervalTrigger(seconds=OUTBOX_SECONDS), id="outbox", name="outbox", next_run_time=now)
+    return mail
 
 
 def _stop(scheduler: BlockingScheduler, runner: SourceRunner, stop: threading.Event,

@@ -47,6 +47,11 @@ class DataPaths:
         return self.root / "links" / "provider_links.sqlite3"
 
     @property
+    def subscriptions(self) -> Path:
+        """Alert subscriptions (with webhook secrets), shared by the CLI, the web and the ingester."""
+        return self.root / "alerts" / "subscriptions.sqlite3"
+
+    @property
     def ingest_lock(self) -> Path:
         """Held by the one running ingest process."""
         return self.root / "ingest.lock"

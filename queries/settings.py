@@ -88,6 +88,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("public_url", "CAPACITY_PUBLIC_URL", "http://127.0.0.1:8050",
             "Address of the dashboard as people reach it (behind a proxy: the proxy's https address), used for "
             "links in e-mails."),
+    Setting("webhook_hosts", "CAPACITY_WEBHOOK_HOSTS", "",
+            "Host names (comma-separated) that alert webhooks may call, e.g. 'hooks.example.nl'. Empty: no webhooks "
+            "(deny by default; a host not listed is refused when subscribing and again when sending)."),
+    Setting("alert_settle_minutes", "CAPACITY_ALERT_SETTLE_MINUTES", "120",
+            "After an alert about something (a region's combination, a threshold, a source), the next alert about "
+            "the same thing waits at least this many minutes; if it is back to what was last told by then, "
+            "nothing is sent (no storm of messages when a status flaps)."),
+    Setting("digest_schedule", "CAPACITY_DIGEST_SCHEDULE", "mon 07:00",
+            "When the weekly digest goes out, in Dutch time: a weekday (mon ... sun) and a time, e.g. 'fri 16:30'. "
+            "A digest missed while the ingest process was down goes out when it starts again (once per week)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -97,6 +107,8 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 GREY_WHEN_FRESH_SHARE_BELOW = 0.5      # grey when 2 x services_fresh < services
 RED_WHEN_NORM_GAP_SHARE_AT_LEAST = 0.2  # red when norm_gap >= 20% of norm_places
 PUBLIC_MIN_SERVICES = 3                 # public views suppress cells built on fewer services
+HISTORY_ROLE = "professional"           # figures at another moment than now (pages, API, digest's week ago
+                                        # and trend): the public sees the current picture only
 # Every "more than" and "at least" of a status rule is decided on the exact value: the population split
 # makes fractions that floating point computes a hair off (3.5 waiting against 3.5 free is no unmet
 # demand), so differences within this tolerance, far below display precision (0.1), count as equal.

@@ -33,6 +33,11 @@ class DemandSignals:
 def demand_signals(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, days: int = DEFAULT_DAYS,
                    region: str | None = None) -> list[DemandSignals]:
     """Every region of `level` x care type x target group with signals in the `days` days up to `at`."""
-    result = cur.execute(sql_file("demand_signals"), {
-        "level": level, "start": at - timedelta(days=days), "end": at, "region": region})
+    return signals_between(cur, level, at - timedelta(days=days), at, region)
+
+
+def signals_between(cur: duckdb.DuckDBPyConnection, level: str, start: datetime, end: datetime,
+                    region: str | None = None) -> list[DemandSignals]:
+    """Every region of `level` x care type x target group with signals after `start` up to `end`."""
+    result = cur.execute(sql_file("demand_signals"), {"level": level, "start": start, "end": end, "region": region})
     return [DemandSignals(level, *values) for values in result.fetchall()]

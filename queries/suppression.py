@@ -53,10 +53,13 @@ is that service's wait: per-figure counts would have to come from the SQL); the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Literal, get_args, get_type_hints
 
+import duckdb
+
 from .settings import PUBLIC_MIN_SERVICES
-from .shortfall import Shortfall
+from .shortfall import Shortfall, shortfall
 
 SUPPRESSED = "suppressed"
 Hidden = Literal["primary", "secondary"]
@@ -194,3 +197,16 @@ def public_level(levels: list[str]) -> str:
     chosen = get("public_level")
     regional = [level for level in levels if level not in ("nederland", "gemeente")]
     return chosen if chosen in levels else (regional or levels)[0]
+
+
+def public_shortfall(cur: duckdb.DuckDBPyConnection, level: str, moment: datetime, care_type: str | None,
+                     target_group: str | None, region: str | None) -> list[Shortfall]:
+    """What the public may see: each care type x target group suppressed over all regions of the level with
+    its national total, then the region filter applied (what is hidden depends on the whole table, never on
+    the rows asked for)."""
+    totals = {(c.care_type, c.target_group): c for c in shortfall(cur, "nederland", moment, care_type, target_group)}
+    groups: dict[tuple[str, str], list[Shortfall]] = {}
+    for cell in shortfall(cur, level, moment, care_type, target_group):
+        groups.setdefault((cell.care_type, cell.target_group), []).append(cell)
+    shown = [c for key, group in groups.items() for c in public_view(group, totals.get(key)).cells]
+    return [c for c in shown if not region or c.region_code == region]

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import email
+import io
+import re
 import socket
 import threading
 from dataclasses import dataclass, field, replace
@@ -14,6 +16,7 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from PIL import Image
 
 from ingest.mailer import (MailRefused, MailRetryable, SmtpSettings, build_message, send_message,
                            smtp_settings)
@@ -32,6 +35,7 @@ STEWARD = "steward@example.nl"
 REFUSED = "weg@example.nl"      # the test server answers 550 for this one
 BUSY = "druk@example.nl"        # and 451 for this one
 SMTP_TIMEOUT = 5.0
+COUNT_IMAGES = "SELECT count(*) FROM mail_image"
 SELECT_ROW = ("SELECT state, attempts, next_attempt_at, last_error, sent_at, smtp_message_id FROM mail_outbox "
               "WHERE message_id = ?")
 
@@ -118,6 +122,23 @@ def reminder(recipient: str = STEWARD, html: str | None = None, link_id: str | N
                         link_id)
 
 
+def png(colour: str) -> bytes:
+    """A tiny real PNG of one colour."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+CHARTS = (("trend-1.png", png("navy")), ("Trend_2", png("orange")))
+CHART_HTML = ('<p>Uw week</p><img src="cid:trend-1.png" alt="Vrije plaatsen">'
+              '<img src="cid:Trend_2" alt="Wachtenden">')
+
+
+def digest(html: str | None = CHART_HTML, images: tuple[tuple[str, bytes], ...] = CHARTS) -> OutgoingMail:
+    return OutgoingMail("digest", STEWARD, "Weekoverzicht", "De grafieken staan in de HTML-versie.", html,
+                        images=images)
+
+
 def row_of(warehouse: Warehouse, message_id: int) -> tuple:
     with warehouse.transaction() as con:
         return rows(con, SELECT_ROW, [message_id])[0]
@@ -157,6 +178,42 @@ def test_a_plain_message_is_text_only(warehouse: Warehouse, settings: SmtpSettin
     OutboxSender(warehouse, settings).send_due(NOW)
     (_, _, message), = inbox.received
     assert message.get_content_type() == "text/plain" and not message.is_multipart()
+
+
+def test_a_message_with_two_images_arrives_once_with_them_inline_in_the_html(
+        warehouse: Warehouse, settings: SmtpSettings, server: Controller, inbox: Inbox) -> None:
+    (message_id,) = queue(warehouse, digest())
+    sender = OutboxSender(warehouse, settings)
+
+    assert sender.send_due(NOW).sent == 1 and sender.send_due(NOW + timedelta(hours=1)).changed is False
+
+    (_, _, message), = inbox.received
+    assert message.get_content_type() == "multipart/alternative"
+    text, related = message.iter_parts()
+    assert text.get_content_type() == "text/plain"
+    assert text.get_content().strip() == "De grafieken staan in de HTML-versie."
+    assert related.get_content_type() == "multipart/related"
+    html, *pictures = related.iter_parts()
+    assert html.get_content_type() == "text/html" and html.get_content().strip() == CHART_HTML
+    assert [picture.get_content_type() for picture in pictures] == ["image/png", "image/png"]
+    content_ids = [picture["Content-ID"].removeprefix("<").removesuffix(">") for picture in pictures]
+    assert sorted(content_ids) == sorted(re.findall(r'src="cid:([^"]+)"', html.get_content()))
+    assert dict(zip(content_ids, [picture.get_content() for picture in pictures])) == dict(CHARTS)
+    assert [(picture.get_content_disposition(), picture.get_filename()) for picture in pictures] == [
+        ("inline", f"{content_id}.png") for content_id in content_ids]
+    assert row_of(warehouse, message_id)[0] == "sent"
+    with warehouse.transaction() as con:   # kept with the message, like its bodies
+        assert scalar(con, COUNT_IMAGES) == 2
+
+
+def test_images_without_html_after_personalising_fail_only_that_message(
+        warehouse: Warehouse, settings: SmtpSettings, server: Controller, inbox: Inbox) -> None:
+    with_images, plain = queue(warehouse, digest(), reminder())
+    summary = OutboxSender(warehouse, settings, lambda row: (row.body_text, None)).send_due(NOW)
+    assert (summary.sent, summary.failed) == (1, 1) and len(inbox.received) == 1
+    state, _, _, last_error, _, _ = row_of(warehouse, with_images)
+    assert state == "failed" and "HTML-tekst" in last_error and "HTML body" in last_error
+    assert row_of(warehouse, plain)[0] == "sent"
 
 
 def test_the_state_sending_is_committed_and_the_warehouse_free_while_smtp_talks(
@@ -364,6 +421,34 @@ def test_enqueue_refuses_what_could_never_be_sent(warehouse: Warehouse, recipien
         queue(warehouse, OutgoingMail("reminder", STEWARD, "Twee\nregels", "tekst"))
     with warehouse.transaction() as con:
         assert scalar(con, "SELECT count(*) FROM mail_outbox") == 0
+
+
+@pytest.mark.parametrize(("mail", "nl", "en"), [
+    (digest(images=(("gif", b"GIF89a" + bytes(20)),)), "geen PNG", "not a PNG"),
+    (digest(images=(("met spatie", png("navy")),)), "Content-ID", "Content-ID"),
+    (digest(images=(("", png("navy")),)), "Content-ID", "Content-ID"),
+    (digest(images=(("x" * 65, png("navy")),)), "Content-ID", "Content-ID"),
+    (digest(images=(("a>b", png("navy")),)), "Content-ID", "Content-ID"),
+    (digest(images=(("trend", png("navy")), ("trend", png("orange")))), "dubbele", "repeated"),
+    (digest(html=None), "HTML-tekst", "HTML body"),
+], ids=["not-png", "space", "empty", "too-long", "angle", "duplicate", "no-html"])
+def test_enqueue_refuses_images_that_could_not_be_shown(warehouse: Warehouse, mail: OutgoingMail, nl: str,
+                                                        en: str) -> None:
+    with pytest.raises(CapacityError) as caught:
+        queue(warehouse, reminder(), mail)
+    assert nl in caught.value.nl and en in caught.value.en and caught.value.nl != caught.value.en
+    with warehouse.transaction() as con:
+        assert (scalar(con, "SELECT count(*) FROM mail_outbox"), scalar(con, COUNT_IMAGES)) == (0, 0)
+
+
+def test_an_enqueue_rolled_back_leaves_no_images(warehouse: Warehouse) -> None:
+    with pytest.raises(RuntimeError):
+        with warehouse.transaction() as con:
+            enqueue(con, [digest()], NOW)
+            assert scalar(con, COUNT_IMAGES) == 2
+            raise RuntimeError("the digest's week could not be recorded")
+    with warehouse.transaction() as con:
+        assert (scalar(con, "SELECT count(*) FROM mail_outbox"), scalar(con, COUNT_IMAGES)) == (0, 0)
 
 
 @pytest.mark.parametrize(("env", "value", "named"), [

@@ -1,0 +1,307 @@
+"""Meldingen: a logged-in professional or steward manages their own alert subscriptions (plain HTML).
+
+  GET  /meldingen                       their subscriptions and a form for a new one
+  POST /meldingen                       make a subscription (checked by ingest/subscriptions.check_request, the
+                                        rule set the CLI uses too)
+  POST /meldingen/stop                  end one of their own subscriptions
+  GET  /meldingen/afmelden?id=&sig=     the signed unsubscribe link of an e-mail: asks to confirm (mail
+  POST /meldingen/afmelden              scanners follow links, so a GET never ends anything); no login needed
+
+The gate lets only professionals and stewards reach the first three; a visitor without a login (also with
+login off, where nobody has a name) is told to log in and cannot subscribe: a subscription belongs to a user.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import flask
+from markupsafe import escape
+
+from ingest.alert_messages import METRIC_WORDS
+from ingest.alerts_cli import describe
+from ingest.subscriptions import (KIND_ROLE, KINDS, METRICS, Catalogue, Scope, Subscription, SubscriptionError,
+                                  SubscriptionRequest, SubscriptionStore, catalogue, check_request, verified)
+from ingest.webhooks import allowed_hosts
+from queries.errors import NoPublishedData
+from queries.moments import AMSTERDAM
+from queries.reference import care_labels, region_levels
+
+from . import data
+from .access import ROLES, current_role, current_user
+from .login import csrf_ok, csrf_token
+
+blueprint = flask.Blueprint("alerts", __name__)
+MAX_FORM_BYTES = 16 * 1024
+
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Meldingen", "Alerts"),
+    "intro": ("Krijg bericht als een regio rood of grijs wordt of herstelt, een drempel wordt overschreden, er "
+              "veel ‘niets gevonden’ wordt gemeld of een bron faalt; of ontvang elke week een overzicht.",
+              "Get word when a region turns red or grey or recovers, a threshold is crossed, many ‘nothing "
+              "found’ signals come in or a source fails; or receive a weekly digest."),
+    "back": ("Naar het dashboard", "To the dashboard"), "language": ("English", "Nederlands"),
+    "yours": ("Uw abonnementen", "Your subscriptions"), "none_yet": ("Nog geen abonnementen.", "No subscriptions yet."),
+    "new": ("Nieuw abonnement", "New subscription"), "kind": ("Waarover", "About what"),
+    "kind_status": ("Status van een regio (rood, grijs, herstel)", "A region's status (red, grey, recovery)"),
+    "kind_threshold": ("Normtekort of wachttijd boven een drempel", "Norm gap or wait above a threshold"),
+    "kind_signals": ("‘Niets gevonden’-meldingen per dag boven een drempel",
+                     "‘Nothing found’ signals per day above a threshold"),
+    "kind_source": ("Een bron die faalt of veroudert", "A source that fails or turns stale"),
+    "kind_digest": ("Weekoverzicht van regio's", "Weekly digest of regions"),
+    "regions": ("Regio (voor het weekoverzicht: één of meer)", "Region (for the digest: one or more)"),
+    "care_type": ("Zorgsoort", "Care type"), "target_group": ("Doelgroep", "Target group"),
+    "any": ("alle", "all"), "metric": ("Maat (bij een drempel)", "Measure (for a threshold)"),
+    "threshold": ("Drempel", "Threshold"), "source": ("Bron", "Source"), "all_sources": ("alle bronnen", "every source"),
+    "failures": ("Mislukte runs op rij", "Failed runs in a row"), "channel": ("Hoe", "How"),
+    "email": ("E-mail", "E-mail"), "webhook": ("Webhook", "Webhook"),
+    "address": ("E-mailadres of webhook-adres", "E-mail address or webhook address"),
+    "mail_lang": ("Taal van de berichten", "Language of the messages"),
+    "subscribe": ("Aanmelden", "Subscribe"), "stop": ("Stoppen", "Stop"),
+    "made": ("Aangemeld: {what}", "Subscribed: {what}"), "stopped": ("Abonnement gestopt.", "Subscription stopped."),
+    "secret": ("Geheim voor de handtekening van deze webhook (X-Capacity-Signature). Bewaar het nu: het wordt niet "
+               "nog eens getoond.", "Secret for this webhook's signature (X-Capacity-Signature). Keep it now: it is "
+               "not shown again."),
+    "log_in": ("Meldingen horen bij een gebruiker: log in om ze te beheren. Een databeheerder kan ook een adres "
+               "aanmelden met ‘capacity alerts subscribe’.", "Alerts belong to a user: log in to manage them. A "
+               "data steward can also subscribe an address with ‘capacity alerts subscribe’."),
+    "hooks_off": ("Webhooks staan uit (CAPACITY_WEBHOOK_HOSTS is leeg).",
+                  "Webhooks are off (CAPACITY_WEBHOOK_HOSTS is empty)."),
+    "no_data": ("Er zijn nog geen gepubliceerde gegevens.", "No data has been published yet."),
+    "refused": ("Dit formulier is verlopen of te groot; probeer het opnieuw.",
+                "This form expired or is too large; try again."),
+    "what": ("Wat", "What"), "how": ("Hoe", "How"), "since": ("Sinds", "Since"),
+    "unsubscribe_title": ("Afmelden", "Unsubscribe"),
+    "unsubscribe_ask": ("Wilt u deze meldingen niet meer ontvangen?", "Stop receiving these alerts?"),
+    "unsubscribe_done": ("U bent afgemeld. U ontvangt deze meldingen niet meer.",
+                         "You are unsubscribed. You will not receive these alerts any more."),
+    "unsubscribe_bad": ("Deze afmeldlink is ongeldig of het abonnement is al gestopt.",
+                        "This unsubscribe link is invalid or the subscription has already ended."),
+    "confirm": ("Ja, afmelden", "Yes, unsubscribe"),
+}
+
+
+def word(key: str, lang: str, **values: Any) -> str:
+    nl, en = WORDS[key]
+    return (en if lang == "en" else nl).format(**values)
+
+
+def _lang() -> str:
+    return "en" if flask.request.args.get("lang") == "en" else "nl"
+
+
+def _store() -> SubscriptionStore:
+    return SubscriptionStore(data.reader().paths.subscriptions)
+
+
+def _owner() -> tuple[str, str] | None:
+    """(name, how they logged in) of the logged-in user, or None."""
+    user = current_user()
+    return (user["name"], user["via"]) if user and user.get("name") and user.get("via") else None
+
+
+@blueprint.get("/meldingen")
+def overview() -> flask.Response:
+    return _render(_lang())
+
+
+@blueprint.post("/meldingen")
+def subscribe() -> flask.Response:
+    lang, owner = _lang(), _owner()
+    if owner is None:
+        return _render(lang, status=403)
+    if _refused():
+        return _render(lang, error=word("refused", lang), status=400)
+    try:
+        with data.snapshot() as (_, cur):
+            known = catalogue(cur)
+        request = check_request(_request_from(flask.request.form, lang), known)
+    except NoPublishedData:
+        return _render(lang, error=word("no_data", lang), status=503)
+    except SubscriptionError as error:
+        return _render(lang, error=error.en if lang == "en" else error.nl, status=400)
+    made = _store().add(request, *owner)
+    return _render(lang, done=word("made", lang, what=describe(made).split("\t")[2]), secret=made.secret)
+
+
+@blueprint.post("/meldingen/stop")
+def stop() -> flask.Response:
+    lang, owner = _lang(), _owner()
+    if owner is None:
+        return _render(lang, status=403)
+    if _refused():
+        return _render(lang, error=word("refused", lang), status=400)
+    ended = _store().end(flask.request.form.get("id", ""), owner)
+    return _render(lang, done=word("stopped", lang) if ended else None,
+                   error=None if ended else word("unsubscribe_bad", lang), status=200 if ended else 404)
+
+
+@blueprint.get("/meldingen/afmelden")
+def unsubscribe_page() -> flask.Response:
+    lang = _lang()
+    found = verified(_store(), flask.request.args.get("id"), flask.request.args.get("sig"))
+    if found is None:
+        return _page(lang, word("unsubscribe_title", lang), f'<p role="alert">{word("unsubscribe_bad", lang)}</p>',
+                     404)
+    return _page(lang, word("unsubscribe_title", lang), (
+        f'<h1>{word("unsubscribe_title", lang)}</h1><p>{escape(describe(found).split(chr(9))[2])}</p>'
+        f'<p>{word("unsubscribe_ask", lang)}</p>'
+        f'<form method="post" action="/meldingen/afmelden{_query(lang)}">'
+        f'<input type="hidden" name="id" value="{escape(found.subscription_id)}">'
+        f'<input type="hidden" name="sig" value="{escape(flask.request.args.get("sig", ""))}">'
+        f'<button type="submit" class="primary">{word("confirm", lang)}</button></form>'))
+
+
+@blueprint.post("/meldingen/afmelden")
+def unsubscribe() -> flask.Response:
+    """End the subscription a signed link names; the signature is the proof (no session, no CSRF token)."""
+    lang, store = _lang(), _store()
+    found = verified(store, flask.request.form.get("id"), flask.request.form.get("sig"))
+    if found is None or not store.end(found.subscription_id):
+        return _page(lang, word("unsubscribe_title", lang), f'<p role="alert">{word("unsubscribe_bad", lang)}</p>',
+                     404)
+    return _page(lang, word("unsubscribe_title", lang),
+                 f'<h1>{word("unsubscribe_title", lang)}</h1><p role="status">{word("unsubscribe_done", lang)}</p>')
+
+
+def _refused() -> bool:
+    too_large = (flask.request.content_length or 0) > MAX_FORM_BYTES
+    return too_large or not csrf_ok()
+
+
+def _request_from(form: Any, lang: str) -> SubscriptionRequest:
+    """The form as a request; every rule is check_request's."""
+    chosen = [tuple(value.split(":", 1)) for value in form.getlist("region") if ":" in value]
+    level, code = chosen[0] if len(chosen) == 1 else ("", "")
+    kind = form.get("kind", "")
+    scope = Scope(region_level=level, region_code=code, care_type=form.get("care_type") or None,
+                  target_group=form.get("target_group") or None, metric=form.get("metric") or None,
+                  threshold=form.get("threshold") or None, source_id=form.get("source") or None,
+                  failures=form.get("failures") or None, regions=tuple(chosen) if kind == "digest" or
+                  len(chosen) > 1 else ())
+    role = current_role() or "public"
+    return SubscriptionRequest(kind, form.get("channel", ""), form.get("address", ""),
+                               form.get("mail_lang", lang), role if role in ROLES else "public", scope)
+
+
+def _render(lang: str, done: str | None = None, error: str | None = None, secret: str | None = None,
+            status: int = 200) -> flask.Response:
+    owner = _owner()
+    head = (f'<p class="page-links"><a href="/{_query(lang)}">{word("back", lang)}</a> · '
+            f'<a href="/meldingen{"" if lang == "en" else "?lang=en"}" lang="{"nl" if lang == "en" else "en"}">'
+            f'{word("language", lang)}</a></p><h1>{word("title", lang)}</h1><p>{word("intro", lang)}</p>')
+    if owner is None:
+        return _page(lang, word("title", lang), head + f'<p class="notice">{word("log_in", lang)}</p>', status)
+    notes = ""
+    if done:
+        notes += f'<p class="notice" role="status">{escape(done)}</p>'
+    if secret:
+        notes += f'<p class="notice">{word("secret", lang)}</p><p><code class="secret">{escape(secret)}</code></p>'
+    if error:
+        notes += f'<p class="notice error" role="alert">{escape(error)}</p>'
+    try:
+        with data.snapshot() as (_, cur):
+            known, labels, levels = catalogue(cur), care_labels(cur), region_levels(cur)
+    except NoPublishedData:
+        return _page(lang, word("title", lang), head + notes + f'<p>{word("no_data", lang)}</p>', status)
+    body = head + notes + _list(_store().of_owner(*owner), lang) + _form(known, labels, levels, lang)
+    return _page(lang, word("title", lang), body, status)
+
+
+def _list(subscriptions: list[Subscription], lang: str) -> str:
+    if not subscriptions:
+        return f'<h2>{word("yours", lang)}</h2><p id="alerts-none">{word("none_yet", lang)}</p>'
+    rows = "".join(
+        f'<tr data-subscription="{escape(s.subscription_id)}"><td>{escape(word("kind_" + s.kind, lang))}<br>'
+        f'<span class="muted">{escape(describe(s).split(chr(9))[2])}</span></td>'
+        f'<td>{escape(word(s.channel, lang))}: {escape(s.address)}</td><td>{_since(s)}</td>'
+        f'<td><form method="post" action="/meldingen/stop{_query(lang)}">{_csrf()}'
+        f'<input type="hidden" name="id" value="{escape(s.subscription_id)}">'
+        f'<button type="submit" aria-label="{word("stop", lang)}: {escape(describe(s).split(chr(9))[2])}">'
+        f'{word("stop", lang)}</button></form></td></tr>' for s in subscriptions)
+    return (f'<h2>{word("yours", lang)}</h2><div class="table-scroll"><table id="alerts-list"><thead><tr>'
+            f'<th scope="col">{word("what", lang)}</th><th scope="col">{word("how", lang)}</th>'
+            f'<th scope="col">{word("since", lang)}</th><th scope="col"><span class="visually-hidden">'
+            f'{word("stop", lang)}</span></th></tr></thead><tbody>{rows}</tbody></table></div>')
+
+
+def _form(known: Catalogue, labels: dict, levels: list, lang: str) -> str:
+    index = 1 if lang == "en" else 0
+    role = current_role() or "public"
+    kinds = [k for k in KINDS if role in ROLES and ROLES.index(role) >= ROLES.index(KIND_ROLE[k])]
+    kind_options = "".join(
+        f'<label class="choice"><input type="radio" name="kind" value="{k}"{" checked" if k == "status" else ""}> '
+        f'{word("kind_" + k, lang)}</label>' for k in kinds)
+    groups = "".join(
+        f'<optgroup label="{escape(level.label(lang))}">' + "".join(
+            f'<option value="{escape(lv)}:{escape(code)}">{escape(name)}</option>'
+            for (lv, code), name in sorted(known.regions.items(), key=lambda item: item[1]) if lv == level.level)
+        + "</optgroup>" for level in levels)
+    cares = dict.fromkeys(c for c, _ in sorted(known.combinations))
+    targets = dict.fromkeys(g for _, g in sorted(known.combinations))
+    care_options = "".join(f'<option value="{escape(c)}">{escape(labels[("care_type", c)][index])}</option>'
+                           for c in cares)
+    target_options = "".join(f'<option value="{escape(g)}">{escape(labels[("target_group", g)][index])}</option>'
+                             for g in targets)
+    metrics = "".join(f'<option value="{m}">{escape(_metric_word(m, lang))}</option>' for m in METRICS)
+    sources = "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in sorted(known.sources))
+    hooks_on = bool(allowed_hosts())
+    channels = (f'<label class="choice"><input type="radio" name="channel" value="email" checked> '
+                f'{word("email", lang)}</label>'
+                + (f'<label class="choice"><input type="radio" name="channel" value="webhook"> {word("webhook", lang)}'
+                   '</label>' if hooks_on else f'<p class="muted">{word("hooks_off", lang)}</p>'))
+    source_fields = (
+        f'<div class="control"><label for="alerts-source">{word("source", lang)}</label><select id="alerts-source" '
+        f'name="source"><option value="">{word("all_sources", lang)}</option>{sources}</select></div>'
+        f'<div class="control"><label for="alerts-failures">{word("failures", lang)}</label><input id="alerts-failures" '
+        f'name="failures" type="text" inputmode="numeric" value="3" autocomplete="off"></div>'
+    ) if "source" in kinds else ""
+    return (
+        f'<h2>{word("new", lang)}</h2><form method="post" action="/meldingen{_query(lang)}" id="alerts-form" '
+        f'novalidate>{_csrf()}'
+        f'<fieldset class="control"><legend>{word("kind", lang)}</legend>{kind_options}</fieldset>'
+        f'<div class="control"><label for="alerts-region">{word("regions", lang)}</label>'
+        f'<select id="alerts-region" name="region" multiple size="8">{groups}</select></div>'
+        f'<div class="control"><label for="alerts-care-type">{word("care_type", lang)}</label>'
+        f'<select id="alerts-care-type" name="care_type"><option value="">{word("any", lang)}</option>{care_options}'
+        f'</select></div>'
+        f'<div class="control"><label for="alerts-target-group">{word("target_group", lang)}</label>'
+        f'<select id="alerts-target-group" name="target_group"><option value="">{word("any", lang)}</option>'
+        f'{target_options}</select></div>'
+        f'<div class="control"><label for="alerts-metric">{word("metric", lang)}</label>'
+        f'<select id="alerts-metric" name="metric">{metrics}</select></div>'
+        f'<div class="control"><label for="alerts-threshold">{word("threshold", lang)}</label>'
+        f'<input id="alerts-threshold" name="threshold" type="text" inputmode="decimal" autocomplete="off"></div>'
+        f'{source_fields}'
+        f'<fieldset class="control"><legend>{word("channel", lang)}</legend>{channels}</fieldset>'
+        f'<div class="control"><label for="alerts-address">{word("address", lang)}</label>'
+        f'<input id="alerts-address" name="address" type="text" autocomplete="off" spellcheck="false"></div>'
+        f'<div class="control"><label for="alerts-mail-lang">{word("mail_lang", lang)}</label>'
+        f'<select id="alerts-mail-lang" name="mail_lang"><option value="nl"{" selected" if lang == "nl" else ""}>'
+        f'Nederlands</option><option value="en"{" selected" if lang == "en" else ""}>English</option></select></div>'
+        f'<button type="submit" class="primary">{word("subscribe", lang)}</button></form>')
+
+
+def _metric_word(metric: str, lang: str) -> str:
+    return METRIC_WORDS[metric][1 if lang == "en" else 0]
+
+
+def _since(subscription: Subscription) -> str:
+    return datetime.fromtimestamp(subscription.created_at, timezone.utc).astimezone(AMSTERDAM).strftime("%d-%m-%Y")
+
+
+def _csrf() -> str:
+    return f'<input type="hidden" name="csrf" value="{escape(csrf_token())}">'
+
+
+def _query(lang: str) -> str:
+    return "?lang=en" if lang == "en" else ""
+
+
+def _page(lang: str, title: str, body: str, status: int = 200) -> flask.Response:
+    page = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{escape(title)} — capaciteit en wachtlijsten</title><link rel="icon" href="/_favicon.ico">'
+            f'<link rel="stylesheet" href="/assets/style.css"></head>'
+            f'<body><main class="provider-page alerts-page">{body}</main></body></html>')
+    return flask.Response(page, status=status, mimetype="text/html")
