@@ -57,7 +57,7 @@ class RegionDigest:
     now: list[Shortfall]
     week_ago: list[Shortfall] | None      # None: not for this audience
     trend: list[Shortfall] | None
-    worst: Shortfall | None
+    worst: Shortfall | None               # the worst combination with fresh figures now (its trend is charted)
 
 
 def schedule_moment(text: str) -> tuple[int, time]:
@@ -117,7 +117,7 @@ def region_digest(cur: duckdb.DuckDBPyConnection, subscription: Subscription, le
     else:
         cells = [c for c in public_shortfall(cur, level, now, None, None, code) if c.status != SUPPRESSED]
     name = cells[0].region_name if cells else code
-    worst = min(cells, key=_severity, default=None)
+    worst = min((c for c in cells if c.services_fresh), key=_severity, default=None)
     if not history:
         return RegionDigest(level, code, name, cells, None, None, worst)
     week_ago = shortfall(cur, level, now - timedelta(days=7), region=code)
@@ -155,7 +155,7 @@ def _chart(region: RegionDigest, labels: dict, lang: str) -> tuple[bytes, str] |
     title = f"{region.name}: {combination}"
     points = [TrendPoint(c.at.astimezone(AMSTERDAM).date(), getattr(c, metric)) for c in region.trend]
     label = pick(lang, *CHART_WORDS[metric])
-    png = trend_png(points, title, label, lang, norm, pick(lang, "norm", "norm") if norm is not None else None)
+    png = trend_png(points, title, label, lang, norm, "norm" if norm is not None else None)
     alt = pick(lang, f"Verloop over {TREND_WEEKS} weken van {label} voor {title}",
                f"{TREND_WEEKS}-week trend of {label} for {title}")
     return png, alt
