@@ -1,11 +1,11 @@
-"""Meldingen: a logged-in professional or steward manages their own alert subscriptions (plain HTML).
+"""Attenderingen (alerts): a logged-in professional or steward manages their own alert subscriptions (plain HTML).
 
-  GET  /meldingen                       their subscriptions and a form for a new one
-  POST /meldingen                       make a subscription (checked by ingest/subscriptions.check_request, the
+  GET  /attenderingen                       their subscriptions and a form for a new one
+  POST /attenderingen                       make a subscription (checked by ingest/subscriptions.check_request, the
                                         rule set the CLI uses too)
-  POST /meldingen/stop                  end one of their own subscriptions
-  GET  /meldingen/afmelden?id=&sig=     the signed unsubscribe link of an e-mail: asks to confirm (mail
-  POST /meldingen/afmelden              scanners follow links, so a GET never ends anything); no login needed
+  POST /attenderingen/stop                  end one of their own subscriptions
+  GET  /attenderingen/afmelden?id=&sig=     the signed unsubscribe link of an e-mail: asks to confirm (mail
+  POST /attenderingen/afmelden              scanners follow links, so a GET never ends anything); no login needed
 
 The gate lets only professionals and stewards reach the first three; a visitor without a login (also with
 login off, where nobody has a name) is told to log in and cannot subscribe: a subscription belongs to a user.
@@ -19,13 +19,13 @@ import flask
 from markupsafe import escape
 
 from ingest.alert_messages import METRIC_WORDS
-from ingest.alerts_cli import describe
-from ingest.subscriptions import (KIND_ROLE, KINDS, METRICS, Catalogue, Scope, Subscription, SubscriptionError,
+from ingest.subscriptions import (ALL_SOURCES, KIND_ROLE, KINDS, METRICS, Catalogue, Scope, Subscription, SubscriptionError,
                                   SubscriptionRequest, SubscriptionStore, catalogue, check_request, verified)
 from ingest.webhooks import allowed_hosts
 from queries.errors import NoPublishedData
 from queries.moments import AMSTERDAM
 from queries.reference import care_labels, region_levels
+from queries.status import number
 
 from . import data
 from .access import ROLES, current_role, current_user
@@ -35,7 +35,7 @@ blueprint = flask.Blueprint("alerts", __name__)
 MAX_FORM_BYTES = 16 * 1024
 
 WORDS: dict[str, tuple[str, str]] = {
-    "title": ("Meldingen", "Alerts"),
+    "title": ("Attenderingen", "Alerts"),
     "intro": ("Krijg bericht als een regio rood of grijs wordt of herstelt, een drempel wordt overschreden, er "
               "veel ‘niets gevonden’ wordt gemeld of een bron faalt; of ontvang elke week een overzicht.",
               "Get word when a region turns red or grey or recovers, a threshold is crossed, many ‘nothing "
@@ -62,7 +62,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "secret": ("Geheim voor de handtekening van deze webhook (X-Capacity-Signature). Bewaar het nu: het wordt niet "
                "nog eens getoond.", "Secret for this webhook's signature (X-Capacity-Signature). Keep it now: it is "
                "not shown again."),
-    "log_in": ("Meldingen horen bij een gebruiker: log in om ze te beheren. Een databeheerder kan ook een adres "
+    "log_in": ("Attenderingen horen bij een gebruiker: log in om ze te beheren. Een databeheerder kan ook een adres "
                "aanmelden met ‘capacity alerts subscribe’.", "Alerts belong to a user: log in to manage them. A "
                "data steward can also subscribe an address with ‘capacity alerts subscribe’."),
     "hooks_off": ("Webhooks staan uit (CAPACITY_WEBHOOK_HOSTS is leeg).",
@@ -70,10 +70,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "no_data": ("Er zijn nog geen gepubliceerde gegevens.", "No data has been published yet."),
     "refused": ("Dit formulier is verlopen of te groot; probeer het opnieuw.",
                 "This form expired or is too large; try again."),
-    "what": ("Wat", "What"), "how": ("Hoe", "How"), "since": ("Sinds", "Since"),
+    "per_day": ("per dag", "per day"), "since": ("Sinds", "Since"),
     "unsubscribe_title": ("Afmelden", "Unsubscribe"),
-    "unsubscribe_ask": ("Wilt u deze meldingen niet meer ontvangen?", "Stop receiving these alerts?"),
-    "unsubscribe_done": ("U bent afgemeld. U ontvangt deze meldingen niet meer.",
+    "unsubscribe_ask": ("Wilt u deze attenderingen niet meer ontvangen?", "Stop receiving these alerts?"),
+    "unsubscribe_done": ("U bent afgemeld. U ontvangt deze attenderingen niet meer.",
                          "You are unsubscribed. You will not receive these alerts any more."),
     "unsubscribe_bad": ("Deze afmeldlink is ongeldig of het abonnement is al gestopt.",
                         "This unsubscribe link is invalid or the subscription has already ended."),
@@ -100,12 +100,12 @@ def _owner() -> tuple[str, str] | None:
     return (user["name"], user["via"]) if user and user.get("name") and user.get("via") else None
 
 
-@blueprint.get("/meldingen")
+@blueprint.get("/attenderingen")
 def overview() -> flask.Response:
     return _render(_lang())
 
 
-@blueprint.post("/meldingen")
+@blueprint.post("/attenderingen")
 def subscribe() -> flask.Response:
     lang, owner = _lang(), _owner()
     if owner is None:
@@ -121,10 +121,10 @@ def subscribe() -> flask.Response:
     except SubscriptionError as error:
         return _render(lang, error=error.en if lang == "en" else error.nl, status=400)
     made = _store().add(request, *owner)
-    return _render(lang, done=word("made", lang, what=describe(made).split("\t")[2]), secret=made.secret)
+    return _render(lang, made=made)
 
 
-@blueprint.post("/meldingen/stop")
+@blueprint.post("/attenderingen/stop")
 def stop() -> flask.Response:
     lang, owner = _lang(), _owner()
     if owner is None:
@@ -136,7 +136,7 @@ def stop() -> flask.Response:
                    error=None if ended else word("unsubscribe_bad", lang), status=200 if ended else 404)
 
 
-@blueprint.get("/meldingen/afmelden")
+@blueprint.get("/attenderingen/afmelden")
 def unsubscribe_page() -> flask.Response:
     lang = _lang()
     found = verified(_store(), flask.request.args.get("id"), flask.request.args.get("sig"))
@@ -144,15 +144,16 @@ def unsubscribe_page() -> flask.Response:
         return _page(lang, word("unsubscribe_title", lang), f'<p role="alert">{word("unsubscribe_bad", lang)}</p>',
                      404)
     return _page(lang, word("unsubscribe_title", lang), (
-        f'<h1>{word("unsubscribe_title", lang)}</h1><p>{escape(describe(found).split(chr(9))[2])}</p>'
+        f'<h1>{word("unsubscribe_title", lang)}</h1><p>{escape(word("kind_" + found.kind, lang))}: '
+        f'{escape(_described(found, lang))}</p>'
         f'<p>{word("unsubscribe_ask", lang)}</p>'
-        f'<form method="post" action="/meldingen/afmelden{_query(lang)}">'
+        f'<form method="post" action="/attenderingen/afmelden{_query(lang)}">'
         f'<input type="hidden" name="id" value="{escape(found.subscription_id)}">'
         f'<input type="hidden" name="sig" value="{escape(flask.request.args.get("sig", ""))}">'
         f'<button type="submit" class="primary">{word("confirm", lang)}</button></form>'))
 
 
-@blueprint.post("/meldingen/afmelden")
+@blueprint.post("/attenderingen/afmelden")
 def unsubscribe() -> flask.Response:
     """End the subscription a signed link names; the signature is the proof (no session, no CSRF token)."""
     lang, store = _lang(), _store()
@@ -162,6 +163,15 @@ def unsubscribe() -> flask.Response:
                      404)
     return _page(lang, word("unsubscribe_title", lang),
                  f'<h1>{word("unsubscribe_title", lang)}</h1><p role="status">{word("unsubscribe_done", lang)}</p>')
+
+
+def _described(subscription: Subscription, lang: str) -> str:
+    """What a subscription watches, in words, from the newest copy (its codes while nothing is published)."""
+    try:
+        with data.snapshot() as (_, cur):
+            return _what(subscription, catalogue(cur), care_labels(cur), lang)
+    except NoPublishedData:
+        return subscription.scope.to_json()
 
 
 def _refused() -> bool:
@@ -184,45 +194,64 @@ def _request_from(form: Any, lang: str) -> SubscriptionRequest:
                                form.get("mail_lang", lang), role if role in ROLES else "public", scope)
 
 
-def _render(lang: str, done: str | None = None, error: str | None = None, secret: str | None = None,
+def _render(lang: str, done: str | None = None, error: str | None = None, made: Subscription | None = None,
             status: int = 200) -> flask.Response:
     owner = _owner()
     head = (f'<p class="page-links"><a href="/{_query(lang)}">{word("back", lang)}</a> · '
-            f'<a href="/meldingen{"" if lang == "en" else "?lang=en"}" lang="{"nl" if lang == "en" else "en"}">'
+            f'<a href="/attenderingen{"" if lang == "en" else "?lang=en"}" lang="{"nl" if lang == "en" else "en"}">'
             f'{word("language", lang)}</a></p><h1>{word("title", lang)}</h1><p>{word("intro", lang)}</p>')
     if owner is None:
         return _page(lang, word("title", lang), head + f'<p class="notice">{word("log_in", lang)}</p>', status)
-    notes = ""
-    if done:
-        notes += f'<p class="notice" role="status">{escape(done)}</p>'
-    if secret:
-        notes += f'<p class="notice">{word("secret", lang)}</p><p><code class="secret">{escape(secret)}</code></p>'
-    if error:
-        notes += f'<p class="notice error" role="alert">{escape(error)}</p>'
     try:
         with data.snapshot() as (_, cur):
             known, labels, levels = catalogue(cur), care_labels(cur), region_levels(cur)
     except NoPublishedData:
-        return _page(lang, word("title", lang), head + notes + f'<p>{word("no_data", lang)}</p>', status)
-    body = head + notes + _list(_store().of_owner(*owner), lang) + _form(known, labels, levels, lang)
+        return _page(lang, word("title", lang), head + f'<p>{word("no_data", lang)}</p>', status)
+    what = (lambda s: _what(s, known, labels, lang))
+    notes = ""
+    if made is not None:
+        notes += f'<p class="notice" role="status">{escape(word("made", lang, what=what(made)))}</p>'
+    if done:
+        notes += f'<p class="notice" role="status">{escape(done)}</p>'
+    if made is not None and made.secret:
+        notes += f'<p class="notice">{word("secret", lang)}</p><p><code class="secret">{escape(made.secret)}</code></p>'
+    if error:
+        notes += f'<p class="notice error" role="alert">{escape(error)}</p>'
+    body = head + notes + _list(_store().of_owner(*owner), what, lang) + _form(known, labels, levels, lang)
     return _page(lang, word("title", lang), body, status)
 
 
-def _list(subscriptions: list[Subscription], lang: str) -> str:
+def _what(subscription: Subscription, known: Catalogue, labels: dict, lang: str) -> str:
+    """What a subscription watches, in words."""
+    index, scope = (1 if lang == "en" else 0), subscription.scope
+    region = (lambda level, code: known.regions.get((level, code), code))
+    if subscription.kind == "digest":
+        return ", ".join(region(level, code) for level, code in scope.regions)
+    if subscription.kind == "source":
+        source = word("all_sources", lang) if scope.source_id == ALL_SOURCES else scope.source_id
+        return f"{source} · {word('failures', lang).lower()}: {scope.failures}"
+    parts = [region(scope.region_level, scope.region_code)]
+    parts += [labels[(kind, code)][index] for kind, code in (("care_type", scope.care_type),
+                                                              ("target_group", scope.target_group)) if code]
+    if subscription.kind == "threshold":
+        parts.append(f"{_metric_word(scope.metric, lang)} > {number(scope.threshold, lang)}")
+    elif subscription.kind == "signals":
+        parts.append(f"> {number(scope.threshold, lang)} {word('per_day', lang)}")
+    return " · ".join(parts)
+
+
+def _list(subscriptions: list[Subscription], what, lang: str) -> str:
     if not subscriptions:
         return f'<h2>{word("yours", lang)}</h2><p id="alerts-none">{word("none_yet", lang)}</p>'
-    rows = "".join(
-        f'<tr data-subscription="{escape(s.subscription_id)}"><td>{escape(word("kind_" + s.kind, lang))}<br>'
-        f'<span class="muted">{escape(describe(s).split(chr(9))[2])}</span></td>'
-        f'<td>{escape(word(s.channel, lang))}: {escape(s.address)}</td><td>{_since(s)}</td>'
-        f'<td><form method="post" action="/meldingen/stop{_query(lang)}">{_csrf()}'
+    items = "".join(
+        f'<li class="service-card" data-subscription="{escape(s.subscription_id)}">'
+        f'<p><strong>{escape(word("kind_" + s.kind, lang))}</strong></p><p>{escape(what(s))}</p>'
+        f'<p class="meta">{escape(word(s.channel, lang))}: {escape(s.address)} · {word("since", lang).lower()} '
+        f'{_since(s)}</p><form method="post" action="/attenderingen/stop{_query(lang)}">{_csrf()}'
         f'<input type="hidden" name="id" value="{escape(s.subscription_id)}">'
-        f'<button type="submit" aria-label="{word("stop", lang)}: {escape(describe(s).split(chr(9))[2])}">'
-        f'{word("stop", lang)}</button></form></td></tr>' for s in subscriptions)
-    return (f'<h2>{word("yours", lang)}</h2><div class="table-scroll"><table id="alerts-list"><thead><tr>'
-            f'<th scope="col">{word("what", lang)}</th><th scope="col">{word("how", lang)}</th>'
-            f'<th scope="col">{word("since", lang)}</th><th scope="col"><span class="visually-hidden">'
-            f'{word("stop", lang)}</span></th></tr></thead><tbody>{rows}</tbody></table></div>')
+        f'<button type="submit" aria-label="{word("stop", lang)}: {escape(what(s))}">{word("stop", lang)}</button>'
+        '</form></li>' for s in subscriptions)
+    return f'<h2>{word("yours", lang)}</h2><ul id="alerts-list" class="plain-list">{items}</ul>'
 
 
 def _form(known: Catalogue, labels: dict, levels: list, lang: str) -> str:
@@ -257,7 +286,7 @@ def _form(known: Catalogue, labels: dict, levels: list, lang: str) -> str:
         f'name="failures" type="text" inputmode="numeric" value="3" autocomplete="off"></div>'
     ) if "source" in kinds else ""
     return (
-        f'<h2>{word("new", lang)}</h2><form method="post" action="/meldingen{_query(lang)}" id="alerts-form" '
+        f'<h2>{word("new", lang)}</h2><form method="post" action="/attenderingen{_query(lang)}" id="alerts-form" '
         f'novalidate>{_csrf()}'
         f'<fieldset class="control"><legend>{word("kind", lang)}</legend>{kind_options}</fieldset>'
         f'<div class="control"><label for="alerts-region">{word("regions", lang)}</label>'

@@ -12,7 +12,7 @@ from queries.publish import Publication
 
 from .access import ROLE_LABELS, allows, config, current_role, current_user
 from .demo import demo_notice
-from .gate import page_role
+from .gate import FORM_ROLES, page_role
 from .i18n import STATUS_COLOURS, STATUS_ICONS, t
 from .login import csrf_token
 
@@ -64,15 +64,18 @@ def role_label(role: str | None, lang: str) -> str:
 
 
 def account(lang: str, path: str) -> html.Div:
-    """Who is logged in with which role and a logout button; or a login link; nothing with login off."""
+    """Who is logged in with which role, their alerts and a logout button; or a login link; nothing with login
+    off."""
     if not config().login_on:
         return html.Div()
     user = current_user()
     if user is None:
         return html.Div(html.A(t("log_in", lang), href=href("/login", lang, next=path), id="login-link"),
                         className="account")
+    alerts = ([html.A(t("nav_alerts", lang), href=href("/attenderingen", lang), id="alerts-link")]
+              if allows(current_role(), FORM_ROLES["/attenderingen"]) else [])
     return html.Div([
-        html.Span(f"{user['name']} ({role_label(current_role(), lang)})", id="account-name"),
+        html.Span(f"{user['name']} ({role_label(current_role(), lang)})", id="account-name"), *alerts,
         html.Form([dcc.Input(type="hidden", name="csrf", value=csrf_token(), id="logout-csrf"),
                    html.Button(t("log_out", lang), type="submit", id="logout")],
                   action="/logout", method="post", className="logout-form"),

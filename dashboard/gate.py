@@ -45,9 +45,9 @@ CALLBACK_RULE = "/_dash-update-component"
 SHELL_RULES = ("/_dash-layout", "/_dash-dependencies")
 SUITES_RULE = "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>"
 OPEN_RULES = (SUITES_RULE, "/assets/<path:filename>", "/_favicon.ico", "/login", "/login/oidc", "/auth/oidc",
-              "/logout", "/aanbieder/link", "/aanbieder/link.js", "/meldingen/afmelden")
+              "/logout", "/aanbieder/link", "/aanbieder/link.js", "/attenderingen/afmelden")
 PROVIDER_RULES = ("/aanbieder", "/aanbieder/dienst", "/aanbieder/bevestig", "/aanbieder/afmelden")
-FORM_ROLES = {"/meldingen": "professional", "/meldingen/stop": "professional"}
+FORM_ROLES = {"/attenderingen": "professional", "/attenderingen/stop": "professional"}
 ROUTING_OUTPUT = "_pages_content.children"
 LOCATION = "_pages_location"
 HISTORY_PARAMETER = "at"

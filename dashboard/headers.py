@@ -53,9 +53,9 @@ def install(app: dash.Dash) -> None:
         for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
             del response.headers[name]
         if flask.request.path.startswith(("/api/", "/_dash-update-component", "/login", "/auth/", "/aanbieder",
-                                          "/meldingen")):
+                                          "/attenderingen")):
             response.headers["Cache-Control"] = "no-store"
-        if flask.request.path.startswith(("/aanbieder", "/meldingen/afmelden")):
+        if flask.request.path.startswith(("/aanbieder", "/attenderingen/afmelden")):
             # a provider's pages and a signed unsubscribe link tell nobody where they were
             response.headers["Referrer-Policy"] = "no-referrer"
         return response

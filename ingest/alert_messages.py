@@ -114,7 +114,7 @@ def alert_mail(subscription: Subscription, events: list[Event], now: datetime) -
     """(subject, text, html) of one alert about `events`."""
     lang = subscription.lang
     lines = [headline(subscription, e) for e in events]
-    subject = pick(lang, "Melding: ", "Alert: ") + (lines[0] if len(lines) == 1 else pick(
+    subject = pick(lang, "Attendering: ", "Alert: ") + (lines[0] if len(lines) == 1 else pick(
         lang, f"{len(lines)} wijzigingen — {lines[0]} …", f"{len(lines)} changes — {lines[0]} …"))
     moment = f"{now.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}"
     intro = pick(lang, f"Op {moment} veranderde wat u volgt:", f"At {moment} what you follow changed:")
@@ -135,7 +135,7 @@ def alert_mail(subscription: Subscription, events: list[Event], now: datetime) -
 
 def footer_text(subscription: Subscription) -> str:
     lang = subscription.lang
-    return pick(lang, "U krijgt dit bericht omdat u zich hebt aangemeld voor meldingen van het capaciteitsdashboard."
+    return pick(lang, "U krijgt dit bericht omdat u zich hebt aangemeld voor attenderingen van het capaciteitsdashboard."
                       f"\nAfmelden (zonder in te loggen): {public_url(unsubscribe_path(subscription))}",
                 "You get this message because you subscribed to alerts of the capacity dashboard."
                 f"\nUnsubscribe (no login needed): {public_url(unsubscribe_path(subscription))}")
@@ -144,7 +144,7 @@ def footer_text(subscription: Subscription) -> str:
 def footer_html(subscription: Subscription) -> str:
     lang = subscription.lang
     link = escape(public_url(unsubscribe_path(subscription)))
-    why = pick(lang, "U krijgt dit bericht omdat u zich hebt aangemeld voor meldingen van het capaciteitsdashboard.",
+    why = pick(lang, "U krijgt dit bericht omdat u zich hebt aangemeld voor attenderingen van het capaciteitsdashboard.",
                "You get this message because you subscribed to alerts of the capacity dashboard.")
     return (f'<hr><p style="color:#555;font-size:0.9em">{escape(why)} '
             f'<a href="{link}">{escape(pick(lang, "Afmelden", "Unsubscribe"))}</a></p>')

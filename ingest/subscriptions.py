@@ -355,7 +355,7 @@ def unsubscribe_signature(subscription: Subscription) -> str:
 
 def unsubscribe_path(subscription: Subscription) -> str:
     """The path of the signed link that ends the subscription without logging in."""
-    return f"/meldingen/afmelden?id={subscription.subscription_id}&sig={unsubscribe_signature(subscription)}"
+    return f"/attenderingen/afmelden?id={subscription.subscription_id}&sig={unsubscribe_signature(subscription)}"
 
 
 def verified(store: SubscriptionStore, subscription_id: object, signature: object) -> Subscription | None:

@@ -1,6 +1,8 @@
 """Real headless Chromium (Debian's chromium + chromedriver) for page tests."""
 from __future__ import annotations
 
+import base64
+
 import tempfile
 from pathlib import Path
 
@@ -36,4 +38,13 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
+    return path
+
+
+def full_page_screenshot(driver: webdriver.Chrome, name: str) -> Path:
+    """The whole page, also what lies below the window (Chromium's own capture beyond the viewport)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "fromSurface": True})
+    path.write_bytes(base64.b64decode(shot["data"]))
     return path

@@ -110,7 +110,7 @@ def test_a_region_turning_red_sends_one_mail_and_one_signed_webhook_then_nothing
     assert inbox.wait_for(1, 10) and len(inbox.messages) == 1 and len(receiver.calls) == 1
     message, call = inbox.messages[0], receiver.calls[0]
     assert message["To"] == "anne@example.org"
-    assert message["Subject"] == "Melding: Regio A — Vrouwenopvang voor volwassen slachtoffer: oranje → rood"
+    assert message["Subject"] == "Attendering: Regio A — Vrouwenopvang voor volwassen slachtoffer: oranje → rood"
     body = text(message)
     assert "3 plaatsen tekort op een norm van 10 (30%)" in body      # 10 - (6 + 1) = 3, 30% of the norm
     assert ("https://capaciteit.example.org/regio/A?level=testregio&care_type=shelter&target_group=adult_victim"
@@ -152,8 +152,8 @@ def test_a_status_that_flaps_back_within_the_settle_time_is_held(world, inbox: M
     deliver(world, told_at + SETTLE)
     assert inbox.wait_for(2, 10)
     subjects = [m["Subject"] for m in inbox.messages]
-    assert subjects == ["Melding: Regio A — Vrouwenopvang voor volwassen slachtoffer: oranje → rood",
-                        "Melding: Regio A — Vrouwenopvang voor volwassen slachtoffer: rood → oranje"]
+    assert subjects == ["Attendering: Regio A — Vrouwenopvang voor volwassen slachtoffer: oranje → rood",
+                        "Attendering: Regio A — Vrouwenopvang voor volwassen slachtoffer: rood → oranje"]
 
 
 def test_one_message_names_every_cell_that_changed_together(world, inbox: MailInbox) -> None:
@@ -178,7 +178,7 @@ def test_a_threshold_is_crossed_on_the_exact_value(world) -> None:
     set_sh2(warehouse, places=1, valid_at=T0 - timedelta(hours=2))          # gap exactly 3
     assert evaluate(world, T0 + timedelta(minutes=1)).mails == 1            # 3 > 2.5; 3 is not above 3
     (subject,) = rows(warehouse.con, "SELECT subject FROM mail_outbox")[0]
-    assert subject == ("Melding: Regio A — Vrouwenopvang voor volwassen slachtoffer: normtekort (plaatsen) 3, boven "
+    assert subject == ("Attendering: Regio A — Vrouwenopvang voor volwassen slachtoffer: normtekort (plaatsen) 3, boven "
                        "de drempel 2,5")
     (logged,) = rows(warehouse.con, "SELECT subscription_id, transitions FROM alert_sent")
     assert logged[0] == above_2_5.subscription_id
@@ -199,8 +199,8 @@ def test_nothing_found_signals_are_told_once_a_day_when_they_pass_the_threshold(
     add_signals(warehouse, 3, next_day)
     assert evaluate(world, next_day).queued == 1                             # a new day counts afresh
     subjects = [s for (s,) in rows(warehouse.con, "SELECT subject FROM mail_outbox ORDER BY message_id")]
-    assert subjects == ["Melding: Regio A: vandaag 3 keer ‘niets gevonden’ gemeld (drempel 2)",
-                        "Melding: Regio A: vandaag 3 keer ‘niets gevonden’ gemeld (drempel 2)"]
+    assert subjects == ["Attendering: Regio A: vandaag 3 keer ‘niets gevonden’ gemeld (drempel 2)",
+                        "Attendering: Regio A: vandaag 3 keer ‘niets gevonden’ gemeld (drempel 2)"]
 
 
 def test_a_source_failing_three_times_in_a_row_and_recovering(world) -> None:
@@ -219,9 +219,9 @@ def test_a_source_failing_three_times_in_a_row_and_recovering(world) -> None:
     assert evaluate(world, T0 + timedelta(minutes=6), timedelta(0)).queued == 1
     (failing, failing_text), (recovered, _) = rows(
         warehouse.con, "SELECT subject, body_text FROM mail_outbox ORDER BY message_id")
-    assert failing == "Melding: Bron fixture mislukt steeds"
+    assert failing == "Attendering: Bron fixture mislukt steeds"
     assert "3 runs achter elkaar mislukt. Laatste fout: kapot bestand" in failing_text
-    assert recovered == "Melding: Bron fixture werkt weer en is actueel"
+    assert recovered == "Attendering: Bron fixture werkt weer en is actueel"
 
 
 def test_a_public_subscriber_is_told_nothing_about_a_hidden_cell(world) -> None:

@@ -1,5 +1,5 @@
 """Databronnen: every source's runs, failures, rejected rows and staleness; reports received per provider;
-providers' personal links, what they sent through them, and the mail outbox."""
+providers' personal links, what they sent through them, the mail outbox, and alerts with their webhook calls."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,13 +8,17 @@ import dash
 from dash import html
 
 from dashboard.components import AMSTERDAM, empty_state, figure_number, first_rows, frame
-from dashboard.data import page_moment, remembered, snapshot
+from dashboard.alerts_admin import alerts_section
+from dashboard.data import page_moment, reader, remembered, snapshot
 from dashboard.i18n import lang_of, t
 from dashboard.provider_admin import links_section, mail_section, provider_updates, updates_section
 from ingest.provider_invites import known_providers
+from ingest.subscriptions import SubscriptionStore
+from queries.alerts import recent_alerts
 from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
 from queries.outbox import outbox_summary
+from queries.webhooks import webhook_summary
 from queries.health import (Correction, ProviderReports, RejectionGroup, SourceHealth, next_runs, provider_reports,
                             recent_corrections, rejection_summary, source_health)
 
@@ -35,6 +39,7 @@ def layout(**query: str) -> html.Div:
                 provider_reports(cur, moment)))
             providers, updates, outbox = remembered(publication, ("provider_links",), lambda: (
                 known_providers(cur), provider_updates(cur), outbox_summary(cur)))
+            alerts, hooks = remembered(publication, ("alerts",), lambda: (recent_alerts(cur), webhook_summary(cur)))
     except NoPublishedData:
         return frame(lang, "/databronnen", None, [empty_state(lang, t("no_published", lang))], query)
     body = [html.H1(t("sources_title", lang)),
@@ -44,7 +49,8 @@ def layout(**query: str) -> html.Div:
             _reports(reports, lang, query),
             links_section(lang, providers),
             updates_section(lang, updates),
-            mail_section(lang, outbox)]
+            mail_section(lang, outbox),
+            alerts_section(lang, SubscriptionStore(reader().paths.subscriptions).active(), alerts, hooks)]
     return frame(lang, "/databronnen", publication, body, query, demo=demo)
 
 
