@@ -54,10 +54,11 @@ def main() -> None:
         ingest = run_json(str(HERE / "ingest_throughput.py"), str(work / "ingest"), "--rows", str(args.rows),
                           "--sources", str(args.sources))
         form = run_json(str(HERE / "form_latency.py"))
+        alerts = run_json(str(HERE / "alert_latency.py"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-              "scale": args.scale, "callbacks": callbacks, "browser": browser, "ingest": ingest, "form": form,
+              "scale": args.scale, "callbacks": callbacks, "browser": browser, "ingest": ingest, "form": form, "alerts": alerts,
               "seconds": time.perf_counter() - started}
     RESULTS.mkdir(exist_ok=True)
     stamp = result["when"].replace(":", "").replace("-", "")
@@ -91,6 +92,11 @@ def markdown(result: dict) -> str:
         form = result["form"]
         lines.append(f"| provider form: saved to on the dashboard ({form['trials']} tries, default schedule) | "
                      f"median {form['median_s']:.1f} s, max {form['max_s']:.1f} s | ≤ 60 s |")
+    if "alerts" in result:
+        alerts = result["alerts"]
+        lines.append(f"| alert e-mail after the publication that causes it ({alerts['trials']} changes) | median "
+                     f"{alerts['median_s'] * 1000:.0f} ms, max {alerts['max_s'] * 1000:.0f} ms (one direct SMTP send: "
+                     f"{alerts['smtp_send_s'] * 1000:.0f} ms) | |")
     return "\n".join(lines) + "\n"
 
 

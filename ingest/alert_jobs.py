@@ -84,6 +84,7 @@ class AlertJobs:
 
     def _evaluate_until(self, stop: threading.Event) -> None:
         self.due.set()
+        first = True
         while not stop.is_set():
             self.due.wait(EVALUATE_SECONDS)
             self.due.clear()
@@ -93,6 +94,11 @@ class AlertJobs:
                 self.evaluate()
             except Exception:  # noqa: BLE001 - one failed round must not end alerts; the next round retries
                 log.exception("evaluating alerts failed; trying again in %d s", EVALUATE_SECONDS)
+                continue
+            if first:
+                log.info("alerts: first round done (%d subscription(s) on a channel that is on)",
+                         len(self.subscriptions()))
+                first = False
 
 
 def _wake(scheduler: BaseScheduler, job_id: str) -> None:
