@@ -15,7 +15,8 @@ run: $(STAMP)
 # The whole suite in UTC, then every test of a number that depends on time again in Dutch time: results
 # must not depend on the host's time zone.
 TZ_TESTS := tests/test_exact_edges.py tests/test_shortfall.py tests/test_search_and_health.py tests/test_suppression.py \
-            tests/test_intake_config.py tests/test_provider_reminders.py tests/test_provider_updates.py
+            tests/test_intake_config.py tests/test_provider_reminders.py tests/test_provider_updates.py \
+            tests/test_alerts.py tests/test_digest.py
 
 # Two test processes (pytest-xdist), one per core: 9:53 against 16:48 in one (and 11:54 with --dist loadfile).
 test: $(TESTS) browser zoneinfo
