@@ -296,3 +296,20 @@ def test_the_settle_time_ends_on_the_exact_microsecond() -> None:
     amber = Observation("x", "amber")
     assert decide(STATUS, told, amber, T0 + SETTLE - timedelta(microseconds=1), SETTLE) == (told, False)
     assert decide(STATUS, told, amber, T0 + SETTLE, SETTLE) == (Told("amber", T0 + SETTLE), True)
+
+
+def test_the_readmes_signature_check_accepts_a_real_call_and_nothing_altered(world, receiver: HookReceiver) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    code = readme.split("Checking a call, in Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    checks: dict = {}
+    exec(code, checks)                                            # the README's own function, as written there
+    warehouse, _, _ = world
+    hook = subscribe(world, channel="webhook", address=receiver.url)
+    evaluate(world, T0)
+    set_sh2(warehouse, places=1, valid_at=T0 - timedelta(hours=2))
+    evaluate(world, T0 + timedelta(minutes=1))
+    deliver(world, T0 + timedelta(minutes=1))
+    (call,) = receiver.calls
+    assert checks["genuine"](hook.secret, call.headers, call.body)
+    assert not checks["genuine"](hook.secret, call.headers, call.body.replace(b"red", b"green"))
+    assert not checks["genuine"]("another secret", call.headers, call.body)
