@@ -9,14 +9,14 @@ from dash import html
 from ingest.subscriptions import Subscription
 from ingest.webhooks import allowed_hosts
 from queries.alerts import QueuedAlert
-from queries.webhooks import WebhookSummary
+from queries.outbox import OutboxSummary
 
 from .components import AMSTERDAM
 from .i18n import t
 
 
 def alerts_section(lang: str, subscriptions: list[Subscription], alerts: list[QueuedAlert],
-                   hooks: WebhookSummary) -> html.Section:
+                   hooks: OutboxSummary) -> html.Section:
     kinds = Counter(s.kind for s in subscriptions)
     listed = ", ".join(f"{count} {t('alert_kind_' + kind, lang)}" for kind, count in sorted(kinds.items()))
     hosts = ", ".join(sorted(allowed_hosts())) or t("webhooks_off", lang)
@@ -44,7 +44,7 @@ def _recent(alerts: list[QueuedAlert], lang: str) -> html.Div | str:
                                 html.Tbody(body)], id="alerts-table"), className="table-scroll")
 
 
-def _problems(hooks: WebhookSummary, lang: str) -> html.Div | str:
+def _problems(hooks: OutboxSummary, lang: str) -> html.Div | str:
     if not hooks.problems:
         return ""
     keys = ["created", "subscription", "host", "mail_state", "attempts", "last_error"]

@@ -108,10 +108,8 @@ def overview() -> flask.Response:
 @blueprint.post("/attenderingen")
 def subscribe() -> flask.Response:
     lang, owner = _lang(), _owner()
-    if owner is None:
-        return _render(lang, status=403)
-    if _refused():
-        return _render(lang, error=word("refused", lang), status=400)
+    if owner is None or _refused():
+        return _refusal(lang, owner)
     try:
         with data.snapshot() as (_, cur):
             known = catalogue(cur)
@@ -127,10 +125,8 @@ def subscribe() -> flask.Response:
 @blueprint.post("/attenderingen/stop")
 def stop() -> flask.Response:
     lang, owner = _lang(), _owner()
-    if owner is None:
-        return _render(lang, status=403)
-    if _refused():
-        return _render(lang, error=word("refused", lang), status=400)
+    if owner is None or _refused():
+        return _refusal(lang, owner)
     ended = _store().end(flask.request.form.get("id", ""), owner)
     return _render(lang, done=word("stopped", lang) if ended else None,
                    error=None if ended else word("unsubscribe_bad", lang), status=200 if ended else 404)
@@ -177,6 +173,11 @@ def _described(subscription: Subscription, lang: str) -> str:
 def _refused() -> bool:
     too_large = (flask.request.content_length or 0) > MAX_FORM_BYTES
     return too_large or not csrf_ok()
+
+
+def _refusal(lang: str, owner: tuple[str, str] | None) -> flask.Response:
+    """403 without a logged-in user (the page says why), else 400: no valid CSRF token, or too large."""
+    return _render(lang, status=403) if owner is None else _render(lang, error=word("refused", lang), status=400)
 
 
 def _request_from(form: Any, lang: str) -> SubscriptionRequest:

@@ -9,7 +9,7 @@ import duckdb
 from .db import scalar, sql_file
 
 PROBLEMS_SHOWN = 20
-HAS_OUTBOX = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'mail_outbox'"
+HAS_TABLE = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class OutboxProblem:
 
 @dataclass(frozen=True)
 class OutboxSummary:
-    """Messages per state (retrying: queued after a failed attempt) and the latest problems, newest first."""
+    """Messages (or webhook calls) per state (retrying: queued after a failed attempt) and the latest problems,
+    newest first."""
 
     queued: int
     retrying: int
@@ -43,15 +44,20 @@ class OutboxSummary:
     failed: int
     uncertain: int
     oldest_queued_at: datetime | None
-    problems: list[OutboxProblem]
+    problems: list
 
 
 def outbox_summary(cur: duckdb.DuckDBPyConnection, limit: int = PROBLEMS_SHOWN) -> OutboxSummary:
-    """The outbox summary; all zero in a published copy made before the outbox existed."""
-    if not scalar(cur, HAS_OUTBOX):
+    """The mail outbox summary; all zero in a published copy made before the outbox existed."""
+    return summary_of(cur, "mail_outbox", "outbox_summary", OutboxProblem, limit)
+
+
+def summary_of(cur: duckdb.DuckDBPyConnection, table: str, query: str, problem: type, limit: int) -> OutboxSummary:
+    """The summary of an outbox table by its query (problems as `problem`); all zero without that table."""
+    if not scalar(cur, HAS_TABLE, [table]):
         return OutboxSummary(0, 0, 0, 0, 0, 0, None, [])
-    result = cur.execute(sql_file("outbox_summary"), {"limit": limit})
+    result = cur.execute(sql_file(query), {"limit": limit})
     names = [d[0] for d in result.description]
     found = dict(zip(names, result.fetchone()))
-    found["problems"] = [OutboxProblem(**problem) for problem in found["problems"]]
+    found["problems"] = [problem(**item) for item in found["problems"]]
     return OutboxSummary(**found)

@@ -6,10 +6,9 @@ from datetime import datetime
 
 import duckdb
 
-from .db import scalar, sql_file
+from .outbox import OutboxSummary, summary_of
 
 PROBLEMS_SHOWN = 20
-HAS_WEBHOOK_OUTBOX = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'webhook_outbox'"
 
 
 @dataclass(frozen=True)
@@ -31,26 +30,6 @@ class WebhookProblem:
         return self.state == "queued"
 
 
-@dataclass(frozen=True)
-class WebhookSummary:
-    """Calls per state (retrying: queued after a failed attempt) and the latest problems, newest first."""
-
-    queued: int
-    retrying: int
-    sending: int
-    sent: int
-    failed: int
-    uncertain: int
-    oldest_queued_at: datetime | None
-    problems: list[WebhookProblem]
-
-
-def webhook_summary(cur: duckdb.DuckDBPyConnection, limit: int = PROBLEMS_SHOWN) -> WebhookSummary:
-    """The webhook outbox summary; all zero in a published copy made before the webhook outbox existed."""
-    if not scalar(cur, HAS_WEBHOOK_OUTBOX):
-        return WebhookSummary(0, 0, 0, 0, 0, 0, None, [])
-    result = cur.execute(sql_file("webhook_summary"), {"limit": limit})
-    names = [d[0] for d in result.description]
-    found = dict(zip(names, result.fetchone()))
-    found["problems"] = [WebhookProblem(**problem) for problem in found["problems"]]
-    return WebhookSummary(**found)
+def webhook_summary(cur: duckdb.DuckDBPyConnection, limit: int = PROBLEMS_SHOWN) -> OutboxSummary:
+    """The webhook outbox summary (problems as WebhookProblem); all zero in a copy made before it existed."""
+    return summary_of(cur, "webhook_outbox", "webhook_summary", WebhookProblem, limit)

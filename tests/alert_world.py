@@ -19,6 +19,7 @@ from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from queries.db import run, scalar
@@ -134,3 +135,21 @@ def hook_receiver() -> Iterator[HookReceiver]:
     yield receiver[0]
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Mail to a free loopback port, webhooks to 127.0.0.1, the public at level testregio."""
+    values = {**mail_env(free_port()), "CAPACITY_PUBLIC_LEVEL": "testregio"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def inbox(env: dict[str, str]) -> Iterator[MailInbox]:
+    """A real SMTP server on the port `env` names."""
+    box = MailInbox()
+    controller = smtp_server(box, int(env["CAPACITY_SMTP_PORT"]))
+    yield box
+    controller.stop()

@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 import shortfall_world
-from alert_world import (T0, HookReceiver, MailInbox, add_signals, hook_receiver, mail_env, new_run, set_sh2,
+from alert_world import (T0, HookReceiver, MailInbox, add_signals, env, hook_receiver, inbox, new_run, set_sh2,
                          smtp_server)
 from ingest.alerts import Observation, Told, decide, evaluate_alerts
 from ingest.mailer import smtp_settings
@@ -24,9 +24,9 @@ from queries.connection import PublishedReader
 from queries.db import rows
 from queries.paths import DataPaths
 from queries.warehouse import Warehouse
-from support import free_port
 
 pytestmark = pytest.mark.timeout(120)
+__all__ = ["env", "inbox"]  # fixtures from alert_world
 SETTLE = timedelta(hours=2)
 SHELTER_A = Scope(region_level="testregio", region_code="A", care_type="shelter", target_group="adult_victim")
 
@@ -36,22 +36,6 @@ def paths(tmp_path: Path) -> DataPaths:
     paths = DataPaths(tmp_path / "data")
     shortfall_world.build(paths)
     return paths
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {**mail_env(free_port()), "CAPACITY_PUBLIC_LEVEL": "testregio"}
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
-
-
-@pytest.fixture
-def inbox(env: dict[str, str]) -> Iterator[MailInbox]:
-    box = MailInbox()
-    controller = smtp_server(box, int(env["CAPACITY_SMTP_PORT"]))
-    yield box
-    controller.stop()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 
 import shortfall_world
-from alert_world import MailInbox, mail_env, smtp_server
+from alert_world import MailInbox, env, inbox
 from ingest.digest import last_digest_moment, schedule_moment, send_digests
 from ingest.mailer import smtp_settings
 from ingest.outbox import OutboxSender
@@ -25,28 +25,17 @@ from queries.db import rows
 from queries.errors import CapacityError
 from queries.paths import DataPaths
 from queries.warehouse import Warehouse
-from support import free_port
 
 pytestmark = pytest.mark.timeout(120)
 SCHEDULE = "wed 00:30"
 MOMENT = datetime(2026, 6, 30, 22, 30, tzinfo=timezone.utc)
 PNG = b"\x89PNG\r\n\x1a\n"
+__all__ = ["env", "inbox"]  # fixtures from alert_world
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {**mail_env(free_port()), "CAPACITY_PUBLIC_LEVEL": "testregio", "CAPACITY_DIGEST_SCHEDULE": SCHEDULE}
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
-
-
-@pytest.fixture
-def inbox(env: dict[str, str]) -> Iterator[MailInbox]:
-    box = MailInbox()
-    controller = smtp_server(box, int(env["CAPACITY_SMTP_PORT"]))
-    yield box
-    controller.stop()
+@pytest.fixture(autouse=True)
+def schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAPACITY_DIGEST_SCHEDULE", SCHEDULE)
 
 
 @pytest.fixture
