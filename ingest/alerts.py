@@ -22,7 +22,7 @@ import duckdb
 from queries import settings
 from queries.connection import PublishedReader
 from queries.db import rows, run, scalar
-from queries.health import source_health
+from queries.health import SourceHealth, source_health
 from queries.moments import AMSTERDAM
 from queries.reference import care_labels
 from queries.shortfall import Shortfall, shortfall
@@ -33,7 +33,7 @@ from queries.warehouse import Warehouse
 
 from .alert_messages import Event, alert_mail, alert_payload
 from .outbox import OutgoingMail, enqueue
-from .subscriptions import ALL_SOURCES, Subscription
+from .subscriptions import ALL_SOURCES, Scope, Subscription
 from .webhooks import OutgoingWebhook, enqueue_webhooks
 
 log = logging.getLogger("capacity.ingest")
@@ -130,7 +130,8 @@ def evaluate_alerts(warehouse: Warehouse, reader: PublishedReader, subscriptions
         return summary
     with reader.snapshot() as (publication, cur):
         labels = care_labels(cur)
-        observed = {s.subscription_id: observe(cur, s, now, labels) for s in watching}
+        figures = Figures(cur, now)
+        observed = {s.subscription_id: observe(figures, s, labels) for s in watching}
     with warehouse.transaction() as con:
         told, seen = _stored(con, [s.subscription_id for s in watching])
         for subscription in watching:
@@ -152,29 +153,49 @@ def evaluate_alerts(warehouse: Warehouse, reader: PublishedReader, subscriptions
     return summary
 
 
-def observe(cur: duckdb.DuckDBPyConnection, subscription: Subscription, now: datetime,
+class Figures:
+    """The newest copy's figures at one moment, each selection read once per round however many
+    subscriptions watch it."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> None:
+        self.cur, self.now = cur, now
+        self._read: dict[tuple, list] = {}
+
+    def cells(self, audience: str, scope: Scope) -> list[Shortfall]:
+        """A region's cells as the audience sees them (the public: suppressed over the whole level)."""
+        public = audience == "public"
+        key = ("cells", public, scope.region_level, scope.region_code, scope.care_type, scope.target_group)
+        if key not in self._read:
+            read = public_shortfall if public else _shortfall_of
+            self._read[key] = read(self.cur, scope.region_level or "", self.now, scope.care_type,
+                                   scope.target_group, scope.region_code)
+        return self._read[key]
+
+    def sources(self) -> list[SourceHealth]:
+        if ("sources",) not in self._read:
+            self._read[("sources",)] = source_health(self.cur, self.now)
+        return self._read[("sources",)]
+
+
+def _shortfall_of(cur: duckdb.DuckDBPyConnection, level: str, now: datetime, care_type: str | None,
+                  target_group: str | None, region: str | None) -> list[Shortfall]:
+    return shortfall(cur, level, now, care_type, target_group, region=region)
+
+
+def observe(figures: Figures, subscription: Subscription,
             labels: dict[tuple[str, str], tuple[str, str]]) -> list[Observation]:
-    """The items a subscription watches, as its audience sees them at `now`."""
+    """The items a subscription watches, as its audience sees them at the round's moment."""
     scope = subscription.scope
     if subscription.kind == "source":
-        return [_source_observation(h, scope.failures or 1) for h in source_health(cur, now)
+        return [_source_observation(h, scope.failures or 1) for h in figures.sources()
                 if scope.source_id in (ALL_SOURCES, h.source_id)]
     if subscription.kind == "signals":
-        return [_signals_observation(cur, subscription, now)]
-    cells = _cells(cur, subscription, now)
+        return [_signals_observation(figures.cur, subscription, figures.now)]
+    cells = figures.cells(subscription.audience, scope)
     if subscription.kind == "status":
         return [Observation(f"cell:{c.care_type}:{c.target_group}", None if c.status == SUPPRESSED else c.status,
                             _cell_facts(c, labels)) for c in cells]
     return [_threshold_observation(c, scope.metric or "", scope.threshold or 0.0, labels) for c in cells]
-
-
-def _cells(cur: duckdb.DuckDBPyConnection, subscription: Subscription, now: datetime) -> list[Shortfall]:
-    scope = subscription.scope
-    if subscription.audience == "public":
-        return public_shortfall(cur, scope.region_level or "", now, scope.care_type, scope.target_group,
-                                scope.region_code)
-    return shortfall(cur, scope.region_level or "", now, scope.care_type, scope.target_group,
-                     region=scope.region_code)
 
 
 def _cell_facts(cell: Shortfall, labels: dict[tuple[str, str], tuple[str, str]]) -> dict:
@@ -208,7 +229,7 @@ def _signals_observation(cur: duckdb.DuckDBPyConnection, subscription: Subscript
         "day": day.isoformat(), "signals": count, "threshold": scope.threshold})
 
 
-def _source_observation(health, failures: int) -> Observation:
+def _source_observation(health: SourceHealth, failures: int) -> Observation:
     state = ("failing" if health.consecutive_failures >= failures else "stale" if health.stale else "ok")
     return Observation(f"source:{health.source_id}", state, {
         "source_id": health.source_id, "consecutive_failures": health.consecutive_failures, "failures": failures,
