@@ -113,12 +113,11 @@ def subscribe() -> flask.Response:
     try:
         with data.snapshot() as (_, cur):
             known = catalogue(cur)
-        request = check_request(_request_from(flask.request.form, lang), known)
+        made = _store().add(check_request(_request_from(flask.request.form, lang), known), *owner)
     except NoPublishedData:
         return _render(lang, error=word("no_data", lang), status=503)
     except SubscriptionError as error:
         return _render(lang, error=error.en if lang == "en" else error.nl, status=400)
-    made = _store().add(request, *owner)
     return _render(lang, made=made)
 
 

@@ -42,6 +42,7 @@ LANGS = ("nl", "en")
 DEFAULT_FAILURES = 3
 MAX_DIGEST_REGIONS = 12
 MAX_THRESHOLD = 1_000_000
+MAX_PER_USER = 50          # live subscriptions of one logged-in user (the CLI, a steward's tool, has no cap)
 ALL_SOURCES = "*"
 SHOWN = 120
 
@@ -290,7 +291,11 @@ class SubscriptionStore:
         return con
 
     def add(self, request: SubscriptionRequest, owner: str, owner_via: str) -> Subscription:
-        """Store a checked request; the webhook secret is made here and shown to the subscriber once."""
+        """Store a checked request; the webhook secret is made here and shown to the subscriber once. A user
+        with MAX_PER_USER live subscriptions must end one first."""
+        if owner_via != "cli" and len(self.of_owner(owner, owner_via)) >= MAX_PER_USER:
+            raise SubscriptionError(f"U hebt al {MAX_PER_USER} lopende abonnementen; stop er eerst een.",
+                                    f"You already have {MAX_PER_USER} live subscriptions; stop one first.")
         subscription = Subscription(
             subscription_id=secrets.token_hex(8), owner=owner, owner_via=owner_via, audience=request.audience,
             kind=request.kind, channel=request.channel, address=request.address, lang=request.lang,

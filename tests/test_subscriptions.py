@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.subscriptions import (MAX_DIGEST_REGIONS, Catalogue, Scope, SubscriptionError, SubscriptionRequest,
+from ingest.subscriptions import (MAX_DIGEST_REGIONS, MAX_PER_USER, Catalogue, Scope, SubscriptionError, SubscriptionRequest,
                                   SubscriptionStore, check_request, effective, unsubscribe_signature, verified)
 from support import run_cli
 
@@ -143,3 +143,15 @@ def test_the_cli_subscribes_lists_and_unsubscribes(reader, tmp_path) -> None:
     assert run_cli("alerts", "unsubscribe", subscription_id, "--data-dir", root, env=env).returncode == 0
     assert run_cli("alerts", "unsubscribe", subscription_id, "--data-dir", root, env=env).returncode == 1
     assert subscription_id not in run_cli("alerts", "list", "--data-dir", root, env=env).stdout
+
+
+def test_a_user_may_have_at_most_fifty_live_subscriptions(tmp_path) -> None:
+    store = SubscriptionStore(tmp_path / "subscriptions.sqlite3")
+    made = [store.add(check_request(request(), KNOWN), "anne", "local") for _ in range(MAX_PER_USER)]
+    with pytest.raises(SubscriptionError) as refused:
+        store.add(check_request(request(), KNOWN), "anne", "local")
+    assert "50 live subscriptions" in refused.value.en
+    store.add(check_request(request(), KNOWN), "anne", "oidc")          # another user of that name elsewhere
+    store.add(check_request(request(), KNOWN), "cli", "cli")            # a steward's command is not capped
+    store.end(made[0].subscription_id)
+    store.add(check_request(request(), KNOWN), "anne", "local")         # one stopped: room again
