@@ -116,8 +116,8 @@ def subscribe() -> flask.Response:
         made = _store().add(check_request(_request_from(flask.request.form, lang), known), *owner)
     except NoPublishedData:
         return _render(lang, error=word("no_data", lang), status=503)
-    except SubscriptionError as error:
-        return _render(lang, error=error.en if lang == "en" else error.nl, status=400)
+    except SubscriptionError as error:   # the form comes back as it was filled in, with the reason
+        return _render(lang, error=error.en if lang == "en" else error.nl, status=400, given=flask.request.form)
     return _render(lang, made=made)
 
 
@@ -195,7 +195,7 @@ def _request_from(form: Any, lang: str) -> SubscriptionRequest:
 
 
 def _render(lang: str, done: str | None = None, error: str | None = None, made: Subscription | None = None,
-            status: int = 200) -> flask.Response:
+            status: int = 200, given: Any = None) -> flask.Response:
     owner = _owner()
     head = (f'<p class="page-links"><a href="/{_query(lang)}">{word("back", lang)}</a> · '
             f'<a href="/attenderingen{"" if lang == "en" else "?lang=en"}" lang="{"nl" if lang == "en" else "en"}">'
@@ -217,7 +217,8 @@ def _render(lang: str, done: str | None = None, error: str | None = None, made: 
         notes += f'<p class="notice">{word("secret", lang)}</p><p><code class="secret">{escape(made.secret)}</code></p>'
     if error:
         notes += f'<p class="notice error" role="alert">{escape(error)}</p>'
-    body = head + notes + _list(_store().of_owner(*owner), what, lang) + _form(known, labels, levels, lang)
+    body = (head + notes + _list(_store().of_owner(*owner), what, lang)
+            + _form(known, labels, levels, lang, given if given is not None else {}))
     return _page(lang, word("title", lang), body, status)
 
 
@@ -254,36 +255,36 @@ def _list(subscriptions: list[Subscription], what, lang: str) -> str:
     return f'<h2>{word("yours", lang)}</h2><ul id="alerts-list" class="plain-list">{items}</ul>'
 
 
-def _form(known: Catalogue, labels: dict, levels: list, lang: str) -> str:
+def _form(known: Catalogue, labels: dict, levels: list, lang: str, given: Any) -> str:
+    """The form for a new subscription, filled in with `given` (a refused form) or the defaults."""
     index = 1 if lang == "en" else 0
     role = current_role() or "public"
     kinds = [k for k in KINDS if role in ROLES and ROLES.index(role) >= ROLES.index(KIND_ROLE[k])]
+    value = (lambda name, default="": given.get(name, default))
+    chosen = (lambda name: set(given.getlist(name)) if hasattr(given, "getlist") else set())
     kind_options = "".join(
-        f'<label class="choice"><input type="radio" name="kind" value="{k}"{" checked" if k == "status" else ""}> '
-        f'{word("kind_" + k, lang)}</label>' for k in kinds)
+        f'<label class="choice"><input type="radio" name="kind" value="{k}"'
+        f'{" checked" if k == value("kind", "status") else ""}> {word("kind_" + k, lang)}</label>' for k in kinds)
     groups = "".join(
-        f'<optgroup label="{escape(level.label(lang))}">' + "".join(
-            f'<option value="{escape(lv)}:{escape(code)}">{escape(name)}</option>'
-            for (lv, code), name in sorted(known.regions.items(), key=lambda item: item[1]) if lv == level.level)
-        + "</optgroup>" for level in levels)
-    cares = dict.fromkeys(c for c, _ in sorted(known.combinations))
-    targets = dict.fromkeys(g for _, g in sorted(known.combinations))
-    care_options = "".join(f'<option value="{escape(c)}">{escape(labels[("care_type", c)][index])}</option>'
-                           for c in cares)
-    target_options = "".join(f'<option value="{escape(g)}">{escape(labels[("target_group", g)][index])}</option>'
-                             for g in targets)
-    metrics = "".join(f'<option value="{m}">{escape(_metric_word(m, lang))}</option>' for m in METRICS)
-    sources = "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in sorted(known.sources))
+        f'<optgroup label="{escape(level.label(lang))}">'
+        + _options([(f"{lv}:{code}", name) for (lv, code), name in sorted(known.regions.items(), key=lambda i: i[1])
+                    if lv == level.level], chosen("region")) + "</optgroup>" for level in levels)
+    cares = [(c, labels[("care_type", c)][index]) for c in dict.fromkeys(c for c, _ in sorted(known.combinations))]
+    targets = [(g, labels[("target_group", g)][index])
+               for g in dict.fromkeys(g for _, g in sorted(known.combinations))]
+    anything = [("", word("any", lang))]
     hooks_on = bool(allowed_hosts())
-    channels = (f'<label class="choice"><input type="radio" name="channel" value="email" checked> '
-                f'{word("email", lang)}</label>'
-                + (f'<label class="choice"><input type="radio" name="channel" value="webhook"> {word("webhook", lang)}'
-                   '</label>' if hooks_on else f'<p class="muted">{word("hooks_off", lang)}</p>'))
+    channels = "".join(
+        f'<label class="choice"><input type="radio" name="channel" value="{c}"'
+        f'{" checked" if c == value("channel", "email") else ""}> {word(c, lang)}</label>'
+        for c in ("email", "webhook") if c == "email" or hooks_on)
+    if not hooks_on:
+        channels += f'<p class="muted">{word("hooks_off", lang)}</p>'
     source_fields = (
         f'<div class="control"><label for="alerts-source">{word("source", lang)}</label><select id="alerts-source" '
-        f'name="source"><option value="">{word("all_sources", lang)}</option>{sources}</select></div>'
-        f'<div class="control"><label for="alerts-failures">{word("failures", lang)}</label><input id="alerts-failures" '
-        f'name="failures" type="text" inputmode="numeric" value="3" autocomplete="off"></div>'
+        f'name="source">{_options([("", word("all_sources", lang))] + [(x, x) for x in sorted(known.sources)], {value("source")})}'
+        f'</select></div><div class="control"><label for="alerts-failures">{word("failures", lang)}</label>'
+        f'{_text("alerts-failures", "failures", value("failures", "3"), "numeric")}</div>'
     ) if "source" in kinds else ""
     return (
         f'<h2>{word("new", lang)}</h2><form method="post" action="/attenderingen{_query(lang)}" id="alerts-form" '
@@ -292,23 +293,32 @@ def _form(known: Catalogue, labels: dict, levels: list, lang: str) -> str:
         f'<div class="control"><label for="alerts-region">{word("regions", lang)}</label>'
         f'<select id="alerts-region" name="region" multiple size="8">{groups}</select></div>'
         f'<div class="control"><label for="alerts-care-type">{word("care_type", lang)}</label>'
-        f'<select id="alerts-care-type" name="care_type"><option value="">{word("any", lang)}</option>{care_options}'
-        f'</select></div>'
+        f'<select id="alerts-care-type" name="care_type">{_options(anything + cares, {value("care_type")})}</select></div>'
         f'<div class="control"><label for="alerts-target-group">{word("target_group", lang)}</label>'
-        f'<select id="alerts-target-group" name="target_group"><option value="">{word("any", lang)}</option>'
-        f'{target_options}</select></div>'
-        f'<div class="control"><label for="alerts-metric">{word("metric", lang)}</label>'
-        f'<select id="alerts-metric" name="metric">{metrics}</select></div>'
+        f'<select id="alerts-target-group" name="target_group">{_options(anything + targets, {value("target_group")})}'
+        f'</select></div>'
+        f'<div class="control"><label for="alerts-metric">{word("metric", lang)}</label><select id="alerts-metric" '
+        f'name="metric">{_options([(m, _metric_word(m, lang)) for m in METRICS], {value("metric")})}</select></div>'
         f'<div class="control"><label for="alerts-threshold">{word("threshold", lang)}</label>'
-        f'<input id="alerts-threshold" name="threshold" type="text" inputmode="decimal" autocomplete="off"></div>'
+        f'{_text("alerts-threshold", "threshold", value("threshold"), "decimal")}</div>'
         f'{source_fields}'
         f'<fieldset class="control"><legend>{word("channel", lang)}</legend>{channels}</fieldset>'
         f'<div class="control"><label for="alerts-address">{word("address", lang)}</label>'
-        f'<input id="alerts-address" name="address" type="text" autocomplete="off" spellcheck="false"></div>'
+        f'{_text("alerts-address", "address", value("address"))}</div>'
         f'<div class="control"><label for="alerts-mail-lang">{word("mail_lang", lang)}</label>'
-        f'<select id="alerts-mail-lang" name="mail_lang"><option value="nl"{" selected" if lang == "nl" else ""}>'
-        f'Nederlands</option><option value="en"{" selected" if lang == "en" else ""}>English</option></select></div>'
+        f'<select id="alerts-mail-lang" name="mail_lang">'
+        f'{_options([("nl", "Nederlands"), ("en", "English")], {value("mail_lang", lang)})}</select></div>'
         f'<button type="submit" class="primary">{word("subscribe", lang)}</button></form>')
+
+
+def _options(pairs: list[tuple[str, str]], chosen: set[str]) -> str:
+    return "".join(f'<option value="{escape(v)}"{" selected" if v in chosen else ""}>{escape(label)}</option>'
+                   for v, label in pairs)
+
+
+def _text(element_id: str, name: str, value: str, mode: str = "text") -> str:
+    return (f'<input id="{element_id}" name="{name}" type="text" inputmode="{mode}" value="{escape(value)}" '
+            'autocomplete="off" spellcheck="false">')
 
 
 def _metric_word(metric: str, lang: str) -> str:

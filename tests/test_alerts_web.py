@@ -60,6 +60,9 @@ def test_a_professional_subscribes_through_the_shared_rules(site: Site, visitors
     assert refused.status_code == 400 and "vraagt minstens de rol steward" in refused.text
     bad = subscribe(pro, kind="threshold", metric="norm_gap", threshold="veel")
     assert bad.status_code == 400 and "Ongeldige drempel &#39;veel&#39;" in bad.text
+    # the form comes back as it was filled in
+    assert 'name="threshold" type="text" inputmode="decimal" value="veel"' in bad.text
+    assert '<option value="testregio:A" selected>' in bad.text and 'value="threshold" checked' in bad.text
     two = subscribe(pro, region=["testregio:A", "testregio:B"])
     assert two.status_code == 400 and "Kies één regio" in two.text
     no_token = pro.post("/attenderingen", data={"kind": "status", "region": "testregio:A", "channel": "email",
