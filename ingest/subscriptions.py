@@ -208,7 +208,7 @@ def _checked_scope(kind: str, audience: str, scope: Scope, catalogue: Catalogue)
             _checked_region(level, code, audience, catalogue)
         return Scope(regions=regions)
     if len(scope.regions) > 1:
-        raise SubscriptionError("Kies één regio voor deze soort melding (meer regio's kan bij het weekoverzicht).",
+        raise SubscriptionError("Kies één regio voor deze soort attendering (meer regio's kan bij het weekoverzicht).",
                                 "Choose one region for this kind of alert (several regions work for the digest).")
     level, code = _checked_region(scope.region_level or "", scope.region_code or "", audience, catalogue)
     if kind == "signals":

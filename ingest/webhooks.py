@@ -162,7 +162,7 @@ def _url_problem(url: str, hosts: frozenset[str], shown: str) -> CapacityError |
                              f"A webhook address starts with https:// or http://: '{shown}'.")
     if "@" in parts.netloc:
         return CapacityError(f"Een webhook-adres mag geen gebruikersnaam of wachtwoord (naam:wachtwoord@) bevatten; "
-                             f"elke melding is ondertekend met het geheim van het abonnement: '{shown}'.",
+                             f"elke aanroep is ondertekend met het geheim van het abonnement: '{shown}'.",
                              "A webhook address must not hold a user name or password (name:password@); every call "
                              f"is signed with the subscription's secret: '{shown}'.")
     if not parts.hostname:
@@ -213,7 +213,7 @@ class WebhookSender:
     def recover_after_restart(self, now: datetime) -> int:
         """Make every call cut off while 'sending' 'uncertain' (never sent again); how many there were."""
         moment = now.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-        error = (f"Het versturen werd onderbroken (herstart op {moment}); de melding is misschien wel, misschien niet "
+        error = (f"Het versturen werd onderbroken (herstart op {moment}); de aanroep is misschien wel, misschien niet "
                  "aangekomen en wordt niet opnieuw verstuurd (de ontvanger kan het nummer uit X-Capacity-Delivery "
                  f"in zijn log opzoeken). / Sending was cut off (restart at {moment}); the call may or may not have "
                  "arrived and is not sent again (the receiver can look the number of X-Capacity-Delivery up in "
@@ -305,13 +305,13 @@ def _post(client: httpx.Client, delivery: Delivery, secret: str) -> int:
     except httpx.TransportError as error:
         what = _blotted(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__, delivery.url)
         raise WebhookRetryable(f"De webhook-ontvanger {where} is niet bereikbaar of antwoordde niet op tijd ({what}); "
-                               "de melding wordt later opnieuw verstuurd.",
+                               "de aanroep wordt later opnieuw gedaan.",
                                f"The webhook receiver {where} cannot be reached or did not answer in time ({what}); "
                                "the call will be sent again later.") from error
     if status in RETRY_STATUSES or 500 <= status < 600:
         raise WebhookRetryable(f"De webhook-ontvanger {where} antwoordde {status} (tijdelijk): {answer}",
                                f"The webhook receiver {where} answered {status} (temporary): {answer}", status)
-    raise WebhookRefused(f"De webhook-ontvanger {where} weigerde de melding met {status}: {answer}",
+    raise WebhookRefused(f"De webhook-ontvanger {where} weigerde de aanroep met {status}: {answer}",
                          f"The webhook receiver {where} refused the call with {status}: {answer}", status)
 
 
@@ -364,14 +364,14 @@ def _where(url: str) -> str:
 
 def _gone(delivery: Delivery) -> CapacityError:
     shown = printable(delivery.subscription_id)[:SHOWN]
-    return CapacityError(f"Het abonnement {shown} bestaat niet meer; de melding is niet verstuurd.",
+    return CapacityError(f"Het abonnement {shown} bestaat niet meer; de aanroep is niet gedaan.",
                          f"The subscription {shown} no longer exists; the call was not sent.")
 
 
 def _check(hook: OutgoingWebhook) -> None:
     """Refuse a call that could never be sent: no subscription, a body that is not one JSON object."""
     if not hook.subscription_id.strip():
-        raise CapacityError("Een webhook-melding in de outbox hoort bij een abonnement.",
+        raise CapacityError("Een webhook-aanroep in de outbox hoort bij een abonnement.",
                             "A webhook call in the outbox belongs to a subscription.")
     try:
         hook.body.encode("utf-8")
@@ -380,7 +380,7 @@ def _check(hook: OutgoingWebhook) -> None:
         parsed = None
     if not isinstance(parsed, dict):
         shown = printable(hook.body)[:SHOWN]
-        raise CapacityError(f"De inhoud van een webhook-melding moet één JSON-object zijn: '{shown}'.",
+        raise CapacityError(f"De inhoud van een webhook-aanroep moet één JSON-object zijn: '{shown}'.",
                             f"The body of a webhook call must be one JSON object: '{shown}'.")
 
 

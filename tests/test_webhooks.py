@@ -254,7 +254,7 @@ def test_a_final_4xx_answer_fails_the_call_at_once(warehouse: Warehouse, receive
     assert (summary.sent, summary.retried, summary.failed) == (0, 0, 1)
     state, attempts, _, last_status, last_error, sent_at = row_of(warehouse, delivery_id)
     assert (state, attempts, last_status, sent_at) == ("failed", 1, status, None)
-    assert f"weigerde de melding met {status}" in last_error and f"refused the call with {status}" in last_error
+    assert f"weigerde de aanroep met {status}" in last_error and f"refused the call with {status}" in last_error
     assert f"127.0.0.1:{receiver.port}" in last_error and "Niets te vinden op" in last_error
     assert "t0k3n" not in last_error and "/hook" not in last_error
     assert webhooks.send_due(NOW + timedelta(days=1)).changed is False and len(receiver.calls) == 1
