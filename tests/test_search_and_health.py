@@ -97,3 +97,20 @@ def test_search_from_the_copy_table_equals_the_scan(reader: PublishedReader) -> 
             filters = SearchFilters(gemeente=gemeente)
             assert search_providers(cur, filters, as_of(T)) == search_providers(cur, filters, as_of(T),
                                                                                 precomputed=False)
+
+
+def test_a_service_that_names_no_target_group_is_found_with_an_empty_list(tmp_path) -> None:
+    import shortfall_world
+    from queries.paths import DataPaths
+
+    paths = DataPaths(tmp_path / "data")
+    services = {"NG1": ("shelter", [], None, [("gemeente", "GM0001")]),
+                "SH1": ("shelter", ["adult_victim"], None, [("gemeente", "GM0001")])}
+    shortfall_world.build_world(paths, shortfall_world.MUNICIPALITIES, services,
+                                [("NG1", "2026-06-30 08:00", 4, 1, 0, None, None),
+                                 ("SH1", "2026-06-30 08:00", 4, 2, 0, None, None)])
+    own = PublishedReader(paths)
+    with own.cursor() as cur:
+        found = {m.service_id: m for m in search_providers(cur, SearchFilters(gemeente="GM0001"), as_of("2026-06-30"))}
+    own.close()
+    assert found["NG1"].target_groups == [] and found["SH1"].target_groups == ["adult_victim"]

@@ -14,7 +14,8 @@ coverage AS (
                                                    WHERE level = $level AND region_code = $region))
 ),
 candidates AS (
-    SELECT s.*, p.name AS provider_name, ct.freshness_days AS care_freshness_days, g.target_groups
+    SELECT s.*, p.name AS provider_name, ct.freshness_days AS care_freshness_days,
+           coalesce(g.target_groups, []::VARCHAR[]) AS target_groups   -- a service may name none
     FROM service AS s
     JOIN coverage USING (service_id)
     JOIN care_type AS ct USING (care_type)
