@@ -136,10 +136,9 @@ def unsubscribe_page() -> flask.Response:
     lang = _lang()
     found = verified(_store(), flask.request.args.get("id"), flask.request.args.get("sig"))
     if found is None:
-        return _page(lang, word("unsubscribe_title", lang), f'<p role="alert">{word("unsubscribe_bad", lang)}</p>',
-                     404)
-    return _page(lang, word("unsubscribe_title", lang), (
-        f'<h1>{word("unsubscribe_title", lang)}</h1><p>{escape(word("kind_" + found.kind, lang))}: '
+        return _unsubscribe_answer(lang, f'<p role="alert">{word("unsubscribe_bad", lang)}</p>', 404)
+    return _unsubscribe_answer(lang, (
+        f'<p>{escape(word("kind_" + found.kind, lang))}: '
         f'{escape(_described(found, lang))}</p>'
         f'<p>{word("unsubscribe_ask", lang)}</p>'
         f'<form method="post" action="/attenderingen/afmelden{_query(lang)}">'
@@ -154,10 +153,13 @@ def unsubscribe() -> flask.Response:
     lang, store = _lang(), _store()
     found = verified(store, flask.request.form.get("id"), flask.request.form.get("sig"))
     if found is None or not store.end(found.subscription_id):
-        return _page(lang, word("unsubscribe_title", lang), f'<p role="alert">{word("unsubscribe_bad", lang)}</p>',
-                     404)
-    return _page(lang, word("unsubscribe_title", lang),
-                 f'<h1>{word("unsubscribe_title", lang)}</h1><p role="status">{word("unsubscribe_done", lang)}</p>')
+        return _unsubscribe_answer(lang, f'<p role="alert">{word("unsubscribe_bad", lang)}</p>', 404)
+    return _unsubscribe_answer(lang, f'<p role="status">{word("unsubscribe_done", lang)}</p>')
+
+
+def _unsubscribe_answer(lang: str, body: str, status: int = 200) -> flask.Response:
+    title = word("unsubscribe_title", lang)
+    return _page(lang, title, f"<h1>{title}</h1>{body}", status)
 
 
 def _described(subscription: Subscription, lang: str) -> str:

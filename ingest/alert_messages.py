@@ -133,17 +133,22 @@ def alert_mail(subscription: Subscription, events: list[Event], now: datetime) -
     return subject, text, page(html, lang)
 
 
+def unsubscribe_url(subscription: Subscription) -> str:
+    """The signed unsubscribe link, its page in the subscriber's language."""
+    return public_url(unsubscribe_path(subscription)) + ("&lang=en" if subscription.lang == "en" else "")
+
+
 def footer_text(subscription: Subscription) -> str:
     lang = subscription.lang
     return pick(lang, "U krijgt dit bericht omdat u zich hebt aangemeld voor attenderingen van het capaciteitsdashboard."
-                      f"\nAfmelden (zonder in te loggen): {public_url(unsubscribe_path(subscription))}",
+                      f"\nAfmelden (zonder in te loggen): {unsubscribe_url(subscription)}",
                 "You get this message because you subscribed to alerts of the capacity dashboard."
-                f"\nUnsubscribe (no login needed): {public_url(unsubscribe_path(subscription))}")
+                f"\nUnsubscribe (no login needed): {unsubscribe_url(subscription)}")
 
 
 def footer_html(subscription: Subscription) -> str:
     lang = subscription.lang
-    link = escape(public_url(unsubscribe_path(subscription)))
+    link = escape(unsubscribe_url(subscription))
     why = pick(lang, "U krijgt dit bericht omdat u zich hebt aangemeld voor attenderingen van het capaciteitsdashboard.",
                "You get this message because you subscribed to alerts of the capacity dashboard.")
     return (f'<hr><p style="color:#555;font-size:0.9em">{escape(why)} '

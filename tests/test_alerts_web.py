@@ -91,6 +91,7 @@ def test_the_signed_link_unsubscribes_without_login_and_only_on_confirmation(sit
     assert asked.status_code == 200 and "Ja, afmelden" in asked.text
     assert asked.headers["Referrer-Policy"] == "no-referrer" and asked.headers["Cache-Control"] == "no-store"
     assert store(site).get(made.subscription_id) is not None          # a GET (a mail scanner) ends nothing
+    assert "Yes, unsubscribe" in stranger.get(link + "&lang=en").text    # an English subscriber's link
     signature = re.search(r"sig=([0-9a-f]+)", link).group(1)
     forged = stranger.post("/attenderingen/afmelden", data={"id": made.subscription_id, "sig": "0" * 64})
     assert forged.status_code == 404 and store(site).get(made.subscription_id) is not None
@@ -138,6 +139,29 @@ def test_without_a_login_nobody_can_subscribe(tmp_path: Path) -> None:
         assert answer.status_code == 403
         visitor.close()
     assert SubscriptionStore(paths.subscriptions).active() == []
+
+
+@pytest.mark.timeout(120)
+def test_the_unsubscribe_pages_in_chromium_are_accessible(site: Site, visitors) -> None:
+    from axe_selenium_python import Axe
+
+    assert subscribe(visitors["professional"], region="testregio:D").status_code == 200
+    (made,) = [s for s in store(site).of_owner("pro", "local") if s.scope.region_code == "D"]
+    driver = start_chromium(390, 844)
+    try:
+        for target, name in ((unsubscribe_path(made), "unsubscribe-ask"), ("/attenderingen/afmelden?id=x&sig=y",
+                                                                           "unsubscribe-bad")):
+            driver.get(site.url + target)
+            axe = Axe(driver)
+            axe.inject()
+            violations = axe.run()["violations"]
+            assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+            full_page_screenshot(driver, name)
+        driver.get(site.url + unsubscribe_path(made))
+        driver.find_element("css selector", "button[type=submit]").click()
+        assert "U bent afgemeld" in driver.page_source and store(site).get(made.subscription_id) is None
+    finally:
+        driver.quit()
 
 
 @pytest.mark.timeout(150)

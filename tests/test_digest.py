@@ -105,7 +105,7 @@ def test_the_digest_arrives_once_a_week_with_its_chart_and_links(paths, reader, 
     # B's worst combination with fresh figures: shelter for adult victims (red, 5 short), its norm gap charted
     assert 'alt="12-week trend of places short of the norm for Regio B: Shelter — adult victim"' in \
         html_part.get_content()
-    assert "/attenderingen/afmelden?id=" in text
+    assert re.search(r"/attenderingen/afmelden\?id=[0-9a-f]{16}&sig=[0-9a-f]{64}&lang=en\n", text)
     assert digests(paths, reader, MOMENT + timedelta(days=7)) == 1             # next week: the next one
 
 
