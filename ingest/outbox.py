@@ -8,7 +8,8 @@ MAX_ATTEMPTS temporary problems). A row still 'sending' at the next start was cu
 `recover_after_restart` makes it 'uncertain' and it is never sent again (at most once; a steward can look its
 Message-ID up in the mail server's log). After a temporary problem the round stops: the server is probably
 down, and the other due messages wait for the next round untouched. A message's inline images (mail_image) are
-queued with it and read in the transaction that claims it, never while the mail server talks.
+queued with it and read in the transaction that claims it, never while the mail server talks; once the message
+is sent, failed or uncertain they are deleted (the bodies are kept, the images would only grow every copy).
 """
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)
 RETURNING message_id"""
 INSERT_IMAGE = "INSERT INTO mail_image (message_id, content_id, png) VALUES (?, ?, ?)"
 SELECT_IMAGES = "SELECT content_id, png FROM mail_image WHERE message_id = ? ORDER BY content_id"
+# A message that will never be sent (again) needs its images no more: they would only grow every published copy.
+DROP_IMAGES = "DELETE FROM mail_image WHERE message_id IN (SELECT unnest(?::BIGINT[]))"
 SELECT_DUE = """
 SELECT message_id, kind, recipient, subject, body_text, body_html, link_id, attempts, created_at
 FROM mail_outbox
@@ -149,6 +152,7 @@ class OutboxSender:
                  "sent again (look its Message-ID up in the mail server's log).")
         with self.warehouse.transaction() as con:
             recovered = rows(con, MARK_UNCERTAIN, [error])
+            run(con, DROP_IMAGES, [[row[0] for row in recovered]])
         if recovered:
             log.warning("mail outbox: %d message(s) uncertain after a restart: %s", len(recovered),
                         ", ".join(str(row[0]) for row in recovered))
@@ -210,8 +214,11 @@ class OutboxSender:
         return True
 
     def _finish(self, statement: str, params: list) -> None:
+        """Record an attempt's outcome; a message sent or failed (the last parameter) loses its images."""
         with self.warehouse.transaction() as con:
             run(con, statement, params)
+            if statement is not MARK_RETRY:
+                run(con, DROP_IMAGES, [[params[-1]]])
 
 
 def _insert(con: duckdb.DuckDBPyConnection, mail: OutgoingMail, now: datetime) -> int:

@@ -202,8 +202,8 @@ def test_a_message_with_two_images_arrives_once_with_them_inline_in_the_html(
     assert [(picture.get_content_disposition(), picture.get_filename()) for picture in pictures] == [
         ("inline", f"{content_id}.png") for content_id in content_ids]
     assert row_of(warehouse, message_id)[0] == "sent"
-    with warehouse.transaction() as con:   # kept with the message, like its bodies
-        assert scalar(con, COUNT_IMAGES) == 2
+    with warehouse.transaction() as con:   # sent: its images are no longer kept (every published copy holds them)
+        assert scalar(con, COUNT_IMAGES) == 0
 
 
 def test_images_without_html_after_personalising_fail_only_that_message(
@@ -542,3 +542,25 @@ def test_the_summary_is_empty_on_a_copy_from_before_the_outbox(tmp_path) -> None
     finally:
         con.close()
     assert (empty.queued, empty.failed, empty.problems) == (0, 0, [])
+
+
+def test_images_are_kept_while_a_message_may_still_go_and_dropped_once_it_cannot(
+        data_paths: DataPaths, settings: SmtpSettings, server: Controller, inbox: Inbox) -> None:
+    def killed(row: OutboxRow) -> tuple[str, str | None]:
+        raise Killed()
+
+    def images_of(warehouse: Warehouse, message_id: int) -> int:
+        with warehouse.transaction() as con:
+            return scalar(con, "SELECT count(*) FROM mail_image WHERE message_id = ?", [message_id])
+
+    with Warehouse(data_paths) as warehouse:
+        (cut_off,) = queue(warehouse, digest())
+        with pytest.raises(Killed):
+            OutboxSender(warehouse, settings, killed).send_due(NOW)
+    with Warehouse(data_paths) as restarted:
+        OutboxSender(restarted, settings).recover_after_restart(NOW + timedelta(minutes=1))
+        assert row_of(restarted, cut_off)[0] == "uncertain" and images_of(restarted, cut_off) == 0
+        refused, busy = queue(restarted, replace(digest(), recipient=REFUSED), replace(digest(), recipient=BUSY))
+        OutboxSender(restarted, settings).send_due(NOW + timedelta(minutes=2))    # 550, then 451
+        assert row_of(restarted, refused)[0] == "failed" and images_of(restarted, refused) == 0
+        assert row_of(restarted, busy)[0] == "queued" and images_of(restarted, busy) == 2   # still needed
