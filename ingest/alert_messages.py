@@ -48,24 +48,24 @@ def public_url(path: str) -> str:
     return settings.get("public_url").rstrip("/") + path
 
 
-def region_link(subscription: Subscription, facts: dict, now: datetime) -> str:
-    """The region page at that moment; the public (no region page, no history) gets the overview instead."""
-    query: dict[str, str] = {"level": facts["region_level"]}
-    for key in ("care_type", "target_group"):
-        if facts.get(key):
-            query[key] = facts[key]
-    if subscription.lang == "en":
-        query["lang"] = "en"
+def region_link(subscription: Subscription, level: str, code: str, at: datetime | None = None,
+                care_type: str | None = None, target_group: str | None = None) -> str:
+    """A region's page (at a moment, when given); the public (no region page, no history) gets the overview."""
+    query = {key: value for key, value in (("level", level), ("care_type", care_type), ("target_group", target_group),
+                                           ("lang", "en" if subscription.lang == "en" else None)) if value}
     if subscription.audience == "public":
         return public_url("/?" + urlencode(query))
-    query["at"] = now.astimezone(AMSTERDAM).isoformat(timespec="seconds")
-    return public_url(f"/regio/{facts['region_code']}?" + urlencode(query))
+    if at is not None:
+        query["at"] = at.astimezone(AMSTERDAM).isoformat(timespec="seconds")
+    return public_url(f"/regio/{code}?" + urlencode(query))
 
 
 def event_link(subscription: Subscription, event: Event, now: datetime) -> str:
     if subscription.kind == "source":
         return public_url("/databronnen" + ("?lang=en" if subscription.lang == "en" else ""))
-    return region_link(subscription, event.facts, now)
+    facts = event.facts
+    return region_link(subscription, facts["region_level"], facts["region_code"], now, facts.get("care_type"),
+                       facts.get("target_group"))
 
 
 def headline(subscription: Subscription, event: Event) -> str:

@@ -30,7 +30,7 @@ from queries.status import exceeds, number
 from queries.suppression import SUPPRESSED, public_shortfall
 from queries.warehouse import Warehouse
 
-from .alert_messages import footer_html, footer_text, page, pick, public_url
+from .alert_messages import footer_html, footer_text, page, pick, region_link
 from .digest_chart import TrendPoint, trend_png
 from .outbox import OutgoingMail, enqueue
 from .subscriptions import AUDIENCES, Subscription
@@ -210,22 +210,15 @@ def fresh_share(cells: list[Shortfall]) -> float | None:
     return None if services == 0 else sum(c.services_fresh or 0 for c in cells) / services
 
 
-def region_link(subscription: Subscription, region: RegionDigest, now: datetime) -> str:
-    query = f"?level={region.level}" + ("&lang=en" if subscription.lang == "en" else "")
-    if subscription.audience == "public":
-        return public_url("/" + query)
-    return public_url(f"/regio/{region.code}" + query)
-
-
-def digest_mail(subscription: Subscription, regions: list[RegionDigest], labels: dict, week_of: date,
-                now: datetime) -> tuple[str, str, str, tuple[tuple[str, bytes], ...]]:
+def digest_mail(subscription: Subscription, regions: list[RegionDigest], labels: dict, week_of: date
+                ) -> tuple[str, str, str, tuple[tuple[str, bytes], ...]]:
     """(subject, text, html, images) of one digest."""
     lang = subscription.lang
     subject = pick(lang, f"Weekoverzicht capaciteit, week van {week_of:%d-%m-%Y}",
                    f"Weekly capacity digest, week of {week_of:%d-%m-%Y}")
     text_parts, html_parts, images = [], [], []
     for index, region in enumerate(regions):
-        text, html, chart = _region_section(subscription, region, labels, now, f"trend-{index}")
+        text, html, chart = _region_section(subscription, region, labels, f"trend-{index}")
         text_parts.append(text)
         html_parts.append(html)
         if chart is not None:
@@ -242,7 +235,7 @@ def digest_mail(subscription: Subscription, regions: list[RegionDigest], labels:
     return subject, text, page(f"<h1 style=\"font-size:1.3em\">{escape(subject)}</h1>" + html, lang), tuple(images)
 
 
-def _region_section(subscription: Subscription, region: RegionDigest, labels: dict, now: datetime,
+def _region_section(subscription: Subscription, region: RegionDigest, labels: dict,
                     content_id: str) -> tuple[str, str, tuple[str, bytes] | None]:
     lang = subscription.lang
     lines = [pick(lang, f"Nu: {_counts(region.now, lang)}", f"Now: {_counts(region.now, lang)}")]
@@ -254,7 +247,7 @@ def _region_section(subscription: Subscription, region: RegionDigest, labels: di
         lines.append(pick(lang, f"Actuele cijfers: {round(100 * share)}% van de aanbieders",
                           f"Fresh figures: {round(100 * share)}% of the services"))
     changes, top = _changes(region, labels, lang), _top(region, labels, lang)
-    link = region_link(subscription, region, now)
+    link = region_link(subscription, region.level, region.code)
     chart = _chart(region, labels, lang)
     text = "\n".join([region.name, *lines])
     if region.week_ago is not None:
@@ -290,14 +283,14 @@ def digest_payload(subscription: Subscription, regions: list[RegionDigest], week
                          "worst": None if r.worst is None else {
                              "care_type": r.worst.care_type, "target_group": r.worst.target_group,
                              "status": r.worst.status, "reasons": list(r.worst.reasons(subscription.lang))},
-                         "url": region_link(subscription, r, now)} for r in regions]}
+                         "url": region_link(subscription, r.level, r.code)} for r in regions]}
 
 
 def _queue(con: duckdb.DuckDBPyConnection, subscription: Subscription, regions: list[RegionDigest], labels: dict,
            week_of: date, publication: int, now: datetime) -> None:
     message_id = delivery_id = None
     if subscription.channel == "email":
-        subject, text, html, images = digest_mail(subscription, regions, labels, week_of, now)
+        subject, text, html, images = digest_mail(subscription, regions, labels, week_of)
         (message_id,) = enqueue(con, [OutgoingMail(DIGEST_KIND, subscription.address, subject, text, html,
                                                    images=images)], now)
     else:

@@ -44,7 +44,7 @@ def main() -> None:
         digests = [region_digest(cur, subscription, level, code, now) for level, code in regions]
     reader.close()
     week_of = last_digest_moment(now, settings.get("digest_schedule")).astimezone(AMSTERDAM).date()
-    _, _, html, images = digest_mail(subscription, digests, labels, week_of, now)
+    _, _, html, images = digest_mail(subscription, digests, labels, week_of)
     for content_id, png in images:     # what a mail program does with cid: references
         html = html.replace(f"cid:{content_id}", "data:image/png;base64," + base64.b64encode(png).decode())
     page = Path(tempfile.mkdtemp(prefix="digest-")) / "weekoverzicht.html"
