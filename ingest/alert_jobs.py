@@ -48,20 +48,22 @@ class AlertJobs:
         return [s for s in effective(self.store.active(), self.local_role)
                 if (s.channel == "email" and self.mail_on) or (s.channel == "webhook" and hooks_on)]
 
-    def evaluate(self) -> None:
-        """Evaluate the alerts and queue what changed; then, when due, this week's digests."""
+    def evaluate(self) -> int:
+        """Evaluate the alerts and queue what changed; then, when due, this week's digests. How many
+        subscriptions there were (0 while nothing is published)."""
         try:
             subscriptions = self.subscriptions()
             done = evaluate_alerts(self.runner.warehouse, self.reader, subscriptions, _now())
             digests = send_digests(self.runner.warehouse, self.reader, subscriptions, _now())
         except NoPublishedData:
-            return
+            return 0
         if digests:
             log.info("weekly digest: %d queued", digests)
         if done.queued or digests:
             self.runner.publish_requested.set()   # the outbox on Databronnen
             self.wake("outbox")
             self.wake("webhooks")
+        return len(subscriptions)
 
     def deliver_webhooks(self) -> None:
         if self.webhooks.send_due(_now(), self.runner.stopping).changed:
@@ -91,13 +93,12 @@ class AlertJobs:
             if stop.is_set():
                 return
             try:
-                self.evaluate()
+                watched = self.evaluate()
             except Exception:  # noqa: BLE001 - one failed round must not end alerts; the next round retries
                 log.exception("evaluating alerts failed; trying again in %d s", EVALUATE_SECONDS)
                 continue
             if first:
-                log.info("alerts: first round done (%d subscription(s) on a channel that is on)",
-                         len(self.subscriptions()))
+                log.info("alerts: first round done (%d subscription(s) on a channel that is on)", watched)
                 first = False
 
 
