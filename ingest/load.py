@@ -7,7 +7,7 @@ owes after its commit (its file operations, listed until they are all done).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 
 import duckdb
@@ -15,7 +15,10 @@ import pandas as pd
 
 from queries.db import rows, run, scalar
 
+from .cell_lookups import decoded, encoded
+from .fields import FIELD_BY_NAME
 from .records import RowError
+from .staging import new_name
 from .validate import Record
 
 NEXT_RUN_ID = "SELECT nextval('ingest_run_id')"
@@ -25,15 +28,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id) DO UPDATE SET kind = excluded.kind, location = excluded.location,
     schedule = excluded.schedule, freshness_days = excluded.freshness_days, demo = excluded.demo"""
 SERVICES_OF_OTHER_SOURCES = """
-SELECT s.service_id, s.source_id FROM service AS s JOIN batch_services AS b USING (service_id)
-WHERE s.source_id <> ?"""
+SELECT b.row, b.service_id, s.source_id FROM batch_observations AS b JOIN service AS s USING (service_id)
+WHERE s.source_id <> ? ORDER BY b.row"""
 EXISTING_OBSERVATIONS = """
 SELECT b.row, (o.unit, o.maximum, o.available, o.status, o.waiting_count, o.wait_days_intake, o.wait_days_treatment)
        IS NOT DISTINCT FROM
        (b.unit, b.maximum, b.available, b.status, b.waiting_count, b.wait_days_intake, b.wait_days_treatment)
        AS same
 FROM batch_observations AS b
-JOIN capacity_observation AS o ON o.service_id = b.service_id AND o.valid_at = b.valid_at AND o.source_id = ?"""
+JOIN capacity_observation AS o ON o.service_id = b.service_id AND o.valid_at = b.valid_at AND o.source_id = ?
+WHERE b.row NOT IN (SELECT unnest(?::INTEGER[]))"""
 UPSERT_PROVIDERS = """
 INSERT INTO provider (provider_id, name, website, phone, email, source_id, updated_at)
 SELECT provider_id, provider_name, NULL, NULL, NULL, ?, valid_at FROM batch_providers
@@ -124,12 +128,29 @@ FIRST_VALID_AT_FROM_HISTORY = """
 UPDATE service SET first_valid_at = f.first_valid_at
 FROM (SELECT service_id, min(valid_at) AS first_valid_at FROM capacity_observation GROUP BY service_id) AS f
 WHERE service.service_id = f.service_id"""
-BATCH_TABLES = ("batch_observations", "batch_services", "batch_providers", "batch_areas", "batch_rejected",
-                "changed_services", "batch_corrections")
-TEMPORARY_TABLES = ("changed_services", "batch_corrections")   # made with SQL; the others are registered frames
-
-OBSERVATION_COLUMNS = ["row", "service_id", "valid_at", "unit", "maximum", "available", "status", "waiting_count",
-                       "wait_days_intake", "wait_days_treatment"]
+STAGE_OBSERVATIONS = """
+CREATE OR REPLACE TEMP VIEW batch_observations AS
+SELECT row, service_id, valid_at, unit, maximum, available, status, waiting_count, wait_days_intake,
+       wait_days_treatment
+FROM {records}"""
+DROP_ROWS = "DELETE FROM {records} WHERE row IN (SELECT unnest(?::INTEGER[]))"
+STAGE_SERVICES = """
+CREATE OR REPLACE TEMP TABLE batch_services AS   -- a file has one row per service and moment (ingest/row_checks.py)
+SELECT service_id, provider_id, provider_name, service_name, care_type, framework, age_min, age_max, whole_family,
+       languages, violence_profiles, target_groups, service_area, phone, email, website, referral_route, valid_at, row
+FROM {records}
+WHERE row IN (SELECT arg_max(row, valid_at) FROM {records} GROUP BY service_id)"""
+STAGE_PROVIDERS = """
+CREATE OR REPLACE TEMP TABLE batch_providers AS
+SELECT provider_id, arg_max(provider_name, (valid_at, row)) AS provider_name, max(valid_at) AS valid_at
+FROM batch_services GROUP BY provider_id"""
+STAGE_AREAS = """
+CREATE OR REPLACE TEMP TABLE batch_areas AS
+SELECT service_id, area.area_level AS area_level, area.area_code AS area_code
+FROM (SELECT service_id, unnest(service_area) AS area FROM batch_services)"""
+BATCH_TABLES = ("batch_services", "batch_providers", "batch_areas", "changed_services", "batch_corrections")
+BATCH_VIEWS = ("batch_observations",)
+RECORD_COLUMNS = [f.name for f in fields(Record)]
 
 
 @dataclass
@@ -180,31 +201,43 @@ def next_run_id(con: duckdb.DuckDBPyConnection) -> int:
 
 def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, records: list[Record],
                  now: datetime, figures_only: bool = False) -> LoadResult:
-    """Upsert services/providers and append observations; rows that clash with stored data are rejected. A
-    service and moment loaded before with other figures is a correction: the new figures replace them and the
-    old ones move to superseded_observation (identical ones change nothing). With `figures_only` (a provider's
-    own update of services another source describes) only the observations are written."""
+    """`load_checked` for records in a list (a provider's form: a few rows)."""
     if not records:
         return LoadResult(0, 0, [])
-    _stage(con, records)
+    table = new_name("form_records")
+    _records_table(con, records, table)
     try:
-        rejected = [] if figures_only else _foreign_services(con, source_id, records)
-        refused = {error.row for error in rejected}
-        existing = [(row, same) for row, same in rows(con, EXISTING_OBSERVATIONS, [source_id]) if row not in refused]
+        return load_checked(con, source_id, run_id, table, now, figures_only)
+    finally:
+        run(con, f"DROP TABLE IF EXISTS {table}")
+
+
+def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, records: str, now: datetime,
+                 figures_only: bool = False) -> LoadResult:
+    """Upsert services/providers and append observations from the table `records` (the columns of Record;
+    rows may be deleted from it); rows that clash with stored data are rejected. A service and moment loaded
+    before with other figures is a correction: the new figures replace them and the old ones move to
+    superseded_observation (identical ones change nothing). With `figures_only` (a provider's own update of
+    services another source describes) only the observations are written."""
+    run(con, STAGE_OBSERVATIONS.format(records=records))
+    try:
+        rejected = [] if figures_only else _foreign_services(con, source_id)
+        refused = [error.row for error in rejected]
+        existing = rows(con, EXISTING_OBSERVATIONS, [source_id, refused])
         unchanged_rows = [row for row, same in existing if same]
         corrections = [row for row, same in existing if not same]
-        skip = refused | set(unchanged_rows)
+        skip = refused + unchanged_rows
         if skip:
-            kept = [record for record in records if record.row not in skip]
-            if not kept:
-                return LoadResult(0, len(unchanged_rows), rejected)
-            _stage(con, kept)
+            run(con, DROP_ROWS.format(records=records), [skip])
+            run(con, STAGE_OBSERVATIONS.format(records=records))
+        if not scalar(con, "SELECT count(*) FROM batch_observations"):
+            return LoadResult(0, len(unchanged_rows), rejected)
         if corrections:
             run(con, STAGE_CORRECTIONS, [corrections])
             run(con, SUPERSEDE_OBSERVATIONS, [now, run_id, source_id])
             run(con, DELETE_SUPERSEDED, [source_id])
         if not figures_only:
-            _upsert_services(con, source_id)
+            _upsert_services(con, source_id, records)
         loaded = scalar(con, INSERT_OBSERVATIONS, [source_id, run_id, now])
         run(con, KEEP_FIRST_VALID_AT)
     finally:
@@ -212,8 +245,10 @@ def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
     return LoadResult(int(loaded), len(unchanged_rows), rejected, len(corrections))
 
 
-def _upsert_services(con: duckdb.DuckDBPyConnection, source_id: str) -> None:
+def _upsert_services(con: duckdb.DuckDBPyConnection, source_id: str, records: str) -> None:
     """Providers, services, their target groups and areas from the staged batch (newest description wins)."""
+    for statement in (STAGE_SERVICES, STAGE_PROVIDERS, STAGE_AREAS):
+        run(con, statement.format(records=records))
     run(con, "CREATE OR REPLACE TEMP TABLE changed_services AS " + CHANGED_SERVICES)
     run(con, UPSERT_PROVIDERS, [source_id])
     run(con, UPSERT_SERVICES, [source_id])
@@ -298,64 +333,32 @@ def record_feed_state(con: duckdb.DuckDBPyConnection, source_id: str, etag: str 
     run(con, UPSERT_FEED_STATE, [source_id, etag, last_modified, content_hash, now, fingerprint])
 
 
-def _foreign_services(con: duckdb.DuckDBPyConnection, source_id: str, records: list[Record]) -> list[RowError]:
-    owners = dict(rows(con, SERVICES_OF_OTHER_SOURCES, [source_id]))
-    return [RowError(r.row, "service_id", r.service_id,
-                     f"dienst {r.service_id} wordt al aangeleverd door bron {owners[r.service_id]}; "
-                     "gebruik een eigen dienst_id",
-                     f"service {r.service_id} is already reported by source {owners[r.service_id]}; "
-                     "use a service_id of your own")
-            for r in records if r.service_id in owners]
+def _foreign_services(con: duckdb.DuckDBPyConnection, source_id: str) -> list[RowError]:
+    return [RowError(row, "service_id", service_id,
+                     f"dienst {service_id} wordt al aangeleverd door bron {owner}; gebruik een eigen dienst_id",
+                     f"service {service_id} is already reported by source {owner}; use a service_id of your own")
+            for row, service_id, owner in rows(con, SERVICES_OF_OTHER_SOURCES, [source_id])]
 
 
-def _stage(con: duckdb.DuckDBPyConnection, records: list[Record]) -> None:
-    _unstage(con)
-    observations = pd.DataFrame({
-        "row": [r.row for r in records], "service_id": [r.service_id for r in records],
-        "valid_at": pd.to_datetime([r.valid_at for r in records], utc=True),
-        "unit": [r.unit for r in records],
-        **{name: pd.array([getattr(r, name) for r in records], dtype="Int64")
-           for name in ("maximum", "available", "waiting_count", "wait_days_intake", "wait_days_treatment")},
-        "status": [r.status for r in records]})
-    con.register("batch_observations", observations[OBSERVATION_COLUMNS])
-    newest: dict[str, Record] = {}
-    for record in records:
-        if record.service_id not in newest or record.valid_at >= newest[record.service_id].valid_at:
-            newest[record.service_id] = record
-    services = list(newest.values())
-    con.register("batch_services", pd.DataFrame({
-        "service_id": [s.service_id for s in services], "provider_id": [s.provider_id for s in services],
-        "service_name": [s.service_name for s in services], "care_type": [s.care_type for s in services],
-        "framework": [s.framework for s in services],
-        "age_min": pd.array([s.age_min for s in services], dtype="Int64"),
-        "age_max": pd.array([s.age_max for s in services], dtype="Int64"),
-        "whole_family": [s.whole_family for s in services], "languages": [s.languages for s in services],
-        "violence_profiles": [s.violence_profiles for s in services],
-        "target_groups": [s.target_groups for s in services],
-        "phone": [s.phone for s in services], "email": [s.email for s in services],
-        "website": [s.website for s in services], "referral_route": [s.referral_route for s in services],
-        "valid_at": pd.to_datetime([s.valid_at for s in services], utc=True)}))
-    providers: dict[str, Record] = {}
-    for service in services:
-        if service.provider_id not in providers or service.valid_at >= providers[service.provider_id].valid_at:
-            providers[service.provider_id] = service
-    con.register("batch_providers", pd.DataFrame({
-        "provider_id": list(providers), "provider_name": [p.provider_name for p in providers.values()],
-        "valid_at": pd.to_datetime([p.valid_at for p in providers.values()], utc=True)}))
-    con.register("batch_areas", pd.DataFrame(
-        [(s.service_id, level, code) for s in services for level, code in s.service_area],
-        columns=["service_id", "area_level", "area_code"]))
+def _records_table(con: duckdb.DuckDBPyConnection, records: list[Record], table: str) -> None:
+    """Records from a list as a temporary table with Record's columns (values typed as validation types them)."""
+    kinds = {name: FIELD_BY_NAME[name].kind for name in RECORD_COLUMNS if name in FIELD_BY_NAME}
+    frame = pd.DataFrame({name: [getattr(r, name) if name not in kinds else encoded(kinds[name], getattr(r, name))
+                                 for r in records] for name in RECORD_COLUMNS}, dtype="object")
+    view = new_name("frame")
+    con.register(view, frame)
+    try:
+        typed = ", ".join("row::INTEGER AS row" if name == "row" else
+                          f"{decoded(kinds[name], f'{name}::VARCHAR')} AS {name}" for name in RECORD_COLUMNS)
+        run(con, f"CREATE TEMP TABLE {table} AS SELECT {typed} FROM {view}")
+    finally:
+        con.unregister(view)
 
 
 def _unstage(con: duckdb.DuckDBPyConnection) -> None:
-    for name in BATCH_TABLES:
-        if name in TEMPORARY_TABLES:
+    for kind, names in (("VIEW", BATCH_VIEWS), ("TABLE", BATCH_TABLES)):
+        for name in names:
             try:
-                run(con, f"DROP TABLE IF EXISTS {name}")
+                run(con, f"DROP {kind} IF EXISTS {name}")
             except duckdb.TransactionException:
                 pass  # the transaction failed; its rollback drops the temporary table
-        else:
-            try:
-                con.unregister(name)
-            except duckdb.Error:
-                pass

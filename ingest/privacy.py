@@ -236,6 +236,9 @@ def mask_address(text: str) -> str:
 def address_text_columns(extract: Extract, drop: Iterable[str]) -> list[str]:
     """The kept columns in which some cell holds a street address (to be masked in the archived copy)."""
     kept = [column for column in extract.header if column not in set(drop)]
+    scan = getattr(extract, "scanned", None)
+    if scan is not None:
+        return [column for column in scan.address_columns if column in kept]
     seen: dict[object, bool] = {}
     found = []
     for column in kept:

@@ -31,7 +31,7 @@ from queries.warehouse import Warehouse
 from .config import SourceConfig
 from .crashpoints import reach
 from .fetch import FetchError
-from .load import (LoadResult, PutAway, feed_state, list_put_away, listed_put_aways, load_records, next_run_id,
+from .load import (LoadResult, PutAway, feed_state, list_put_away, listed_put_aways, load_checked, next_run_id,
                    record_feed_state, record_file, record_rejected, record_run, register_source, rejected_of_run,
                    seen_file, unlist_put_away)
 from .privacy import (ScrubbedCopy, address_columns, masked, masked_errors, personal_columns, personal_data_error,
@@ -46,7 +46,7 @@ from .provider_updates import CheckedForm, check_form, load_form
 from .signals import SUBMISSION_KIND, CheckedSignal, check_signal, load_signal
 from .sources import STORED_KINDS, Batch, FeedMemory, kind_of
 from .sources.files import file_batch
-from .validate import Reference, Validated, bsn_columns, read_reference, validate
+from .validate import Checked, Reference, Validated, bsn_columns, check_rows, read_reference
 
 log = logging.getLogger("capacity.ingest")
 
@@ -192,8 +192,9 @@ class SourceRunner:
             self._record_failure(source, started, None, None, *unexpected(error))
             summary.add("failed", message=str(error))
             return
-        rows_in = len(extract.rows) + len({e.row for e in extract.errors})
         try:
+            rows_in = validated.rows_in if isinstance(validated, Checked) else \
+                len(extract.rows) + len({e.row for e in extract.errors})
             with self.warehouse.transaction() as con:
                 now = datetime.now(timezone.utc)
                 self._register(con, source, now)
@@ -216,6 +217,10 @@ class SourceRunner:
             self._record_failure(source, started, None, None, *unexpected(error, while_loading=True))
             summary.add("failed", message=str(error))
             return
+        finally:
+            if isinstance(validated, Checked):
+                with self.warehouse.lock:
+                    validated.drop()
         self.publish_requested.set()
         if listed is not None:
             self._put_away(source, listed, batch if batch.inbox_file is not None else None, extract)
@@ -332,24 +337,28 @@ class SourceRunner:
             return None
         return scrubbed_copy(extract, address_columns(extract.header), bsn_columns(extract, source.rules))
 
-    def _validate(self, source: SourceConfig, extract: Extract, now: datetime) -> Validated | CheckedSignal:
-        """Capacity rows are validated row by row; a demand signal (kind `submission`) is checked whole."""
+    def _validate(self, source: SourceConfig, extract: Extract, now: datetime) -> Checked | Validated | CheckedSignal:
+        """Capacity rows are checked set-wise in the warehouse's connection (their valid rows stay there for the
+        load); a demand signal (kind `submission`) is checked whole."""
         if source.kind == SUBMISSION_KIND:
             return check_signal(extract, self._reference(), now)
         if source.kind == FORM_KIND and isinstance(extract, FormExtract):
             reference = self._reference()
             with self.warehouse.lock:
                 return check_form(extract, self.warehouse.con, self.links, reference, now)
-        return validate(extract, source.rules, self._reference(), now)
+        reference = self._reference()
+        with self.warehouse.lock:
+            return check_rows(self.warehouse.con, extract, source.rules, reference, now)
 
     @staticmethod
     def _load(con: duckdb.DuckDBPyConnection, source: SourceConfig, run_id: int,
-              validated: Validated | CheckedSignal, now: datetime) -> LoadResult:
+              validated: Checked | Validated | CheckedSignal, now: datetime) -> LoadResult:
         if isinstance(validated, CheckedSignal):
             return load_signal(con, source.id, run_id, validated)
         if isinstance(validated, CheckedForm):
             return load_form(con, source.id, run_id, validated, now)
-        return load_records(con, source.id, run_id, validated.records, now)
+        assert isinstance(validated, Checked)
+        return load_checked(con, source.id, run_id, validated.records, now)
 
     def _memory(self, source: SourceConfig) -> FeedMemory:
         with self.warehouse.lock:

@@ -25,7 +25,7 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from bisect import bisect_right
@@ -71,7 +71,8 @@ _FORMULA_EN = "open the file in Excel, save it and send it again"
 
 def read_tabular(path: Path, max_bytes: int = MAX_BYTES, encoding: str = AUTO_ENCODING) -> Extract:
     """Read a provider's .csv/.tsv/.txt or .xlsx file, chosen by its extension; `encoding` (a CSV's) is one
-    of ENCODINGS."""
+    of ENCODINGS. A plain CSV file (`plain_csv`) is only looked at: validation stages it with DuckDB, and its
+    rows are read here only when something asks for them."""
     suffix = path.suffix.lower()
     if suffix == XLSX_SUFFIX:
         return read_xlsx(path, max_bytes)
@@ -79,7 +80,124 @@ def read_tabular(path: Path, max_bytes: int = MAX_BYTES, encoding: str = AUTO_EN
         raise _refuse(path.name,
                       "dit bestandstype wordt niet ondersteund; stuur een .csv-, .tsv-, .txt- of .xlsx-bestand",
                       "this file type is not supported; send a .csv, .tsv, .txt or .xlsx file")
+    _check_size(path, max_bytes)
+    plain = plain_csv(path)
+    if plain is not None:
+        header = _checked_header(plain.header, [str(n) for n in range(1, len(plain.header) + 1)], path.name)
+        return PlainCsvExtract(path.name, header, plain,
+                               lambda: read_csv_bytes(_load(path, max_bytes), path.name, encoding))
     return read_csv_bytes(_load(path, max_bytes), path.name, encoding)
+
+
+# --- plain CSV: what DuckDB reads exactly as this module does --------------------------------------
+
+_PLAIN_CHUNK = 16 * 1024 * 1024
+_ASCII_SPACES = b"\t\x0b\x0c\x1c\x1d\x1e\x1f "   # what str.strip() removes, line ends aside
+_WIDE_SPACES = tuple(ch.encode() for ch in "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+                     "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_NOT_PLAIN = (b'"', b"\x00", b"\x01")
+
+
+@dataclass(frozen=True)
+class PlainCsv:
+    """A CSV file in which every line is one record split on `delimiter` (ingest/staging.py reads it with
+    DuckDB): UTF-8, no quote character, one kind of line end, no cell starting or ending with white space,
+    its header (`header`, trimmed cells) on the first line."""
+
+    path: Path
+    delimiter: str
+    header: list[str]
+
+
+@dataclass(frozen=True)
+class TextScan:
+    """What validation found in a staged file's cells for its archived copy (ingest/privacy.py): the columns
+    with a street address in text, and the screened columns holding a BSN."""
+
+    address_columns: list[str]
+    bsn_columns: list[str]
+
+
+class PlainCsvExtract(Extract):
+    """The extract of a plain CSV file: its header now; its rows and errors read by this module on first use;
+    `scanned` once validation has looked through its cells."""
+
+    def __init__(self, file_name: str, header: list[str], plain: PlainCsv, read: Callable[[], Extract]) -> None:
+        self.file_name, self.header, self.plain = file_name, header, plain
+        self._read: Callable[[], Extract] = read
+        self._whole: Extract | None = None
+        self.scanned: TextScan | None = None
+
+    def _read_whole(self) -> Extract:
+        if self._whole is None:
+            self._whole = self._read()
+        return self._whole
+
+    @property
+    def rows(self) -> list[RawRow]:   # type: ignore[override]
+        return self._read_whole().rows
+
+    @property
+    def errors(self) -> list[RowError]:   # type: ignore[override]
+        return self._read_whole().errors
+
+
+def plain_csv(path: Path) -> PlainCsv | None:
+    """The file as a PlainCsv, or None when it is not one (then only this module reads it)."""
+    with path.open("rb") as handle:
+        start = handle.read(_SNIFF_CHARS * 4 + 16)
+        text = _decode_start(start)
+        first = text.split("\n", 1)[0]
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or "\r" in first.rstrip("\r"):
+            return None
+        delimiter = _detect_delimiter(text)
+        header = [cell.strip() for cell in first.rstrip("\r").split(delimiter)]
+        if not any(header):
+            return None
+        handle.seek(0)
+        return PlainCsv(path, delimiter, header) if _plain_bytes(handle, delimiter.encode()) else None
+
+
+def _plain_bytes(handle: io.BufferedReader, delimiter: bytes) -> bool:
+    """Whether the bytes from `handle` meet PlainCsv's terms (read in chunks: memory stays flat)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    tail, line_feeds, returns, pairs = b"\n", 0, 0, 0
+    while chunk := handle.read(_PLAIN_CHUNK):
+        if any(mark in chunk for mark in _NOT_PLAIN):
+            return False
+        joined = tail + chunk
+        if not chunk.isascii():
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+            if any(space in joined for space in _WIDE_SPACES):
+                return False
+        if any(_space_at_edge(joined, bytes([space]), delimiter) for space in _ASCII_SPACES if space in chunk):
+            return False
+        line_feeds, returns, pairs = line_feeds + chunk.count(b"\n"), returns + chunk.count(b"\r"), \
+            pairs + joined.count(b"\r\n") - tail.count(b"\r\n")
+        tail = joined[-2:]
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    if tail[-1:] in tuple(bytes([space]) for space in _ASCII_SPACES):
+        return False
+    return returns == 0 or returns == pairs == line_feeds
+
+
+def _space_at_edge(data: bytes, space: bytes, delimiter: bytes) -> bool:
+    """Whether a white-space byte starts or ends a cell in `data` (which starts after a line end)."""
+    return any(edge in data for edge in (space + delimiter, delimiter + space, space + b"\n", b"\n" + space,
+                                         space + b"\r"))
+
+
+def width_problem_of(row: int, cells: list[str], width: int) -> RowError | None:
+    """The reader's error for a line of trimmed `cells` under a header of `width` columns, if it has one."""
+    record = _Record(row, row, cells)
+    problem, value = _width_problem(record, width)
+    return _line_error(record, problem, value) if problem is not None else None
 
 
 def sniff_header(path: Path) -> list[str] | None:
@@ -154,15 +272,24 @@ def _gc_paused() -> Iterator[None]:
 
 def _load(path: Path, max_bytes: int) -> bytes:
     """The file's bytes; refused when it is larger than max_bytes (checked before reading)."""
+    _check_size(path, max_bytes)
     try:
-        size = path.stat().st_size
-        if size <= max_bytes:
-            return path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise _refuse(path.name, f"het bestand kan niet worden gelezen ({exc.strerror})",
                       f"the file cannot be read ({exc.strerror})") from None
-    raise _refuse(path.name, f"het bestand is {size} bytes, meer dan de grens van {max_bytes} bytes",
-                  f"the file is {size} bytes, more than the limit of {max_bytes} bytes")
+
+
+def _check_size(path: Path, max_bytes: int) -> None:
+    """Refused when the file cannot be read or is larger than max_bytes."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _refuse(path.name, f"het bestand kan niet worden gelezen ({exc.strerror})",
+                      f"the file cannot be read ({exc.strerror})") from None
+    if size > max_bytes:
+        raise _refuse(path.name, f"het bestand is {size} bytes, meer dan de grens van {max_bytes} bytes",
+                      f"the file is {size} bytes, more than the limit of {max_bytes} bytes")
 
 
 def _checked_header(cells: list[str], positions: list[str], file_name: str) -> list[str]:

@@ -1,6 +1,10 @@
 """From raw rows to canonical capacity records: apply the source's rules (ingest/rules.py: columns,
 fallbacks, templates, filters, empty words), parse values, check the rules between fields.
 
+Set-wise (`check_rows`): the file's cells are staged in DuckDB, each distinct cell is judged once by the
+rules in Python (ingest/cell_lookups.py), and the rules between fields and between rows are SQL
+(ingest/row_checks.py): one implementation of every rule, whatever the size of the file.
+
 A row with any problem is rejected as a whole (with every problem named, each by the column as the file
 names it); a missing required column rejects the file (StructuralError), a column with personal
 data of clients refuses it whole (PersonalDataError). Street-address columns are
@@ -19,28 +23,37 @@ from typing import Any, Callable
 
 import duckdb
 
-from queries.db import rows
-from queries.text import first_unprintable, printable
+import pandas as pd
 
+from queries.db import connect, rows, run, scalar
+
+from .cell_lookups import LEFT_OUT, PROBLEM, build_lookup, column_flags, encoded, has_address
 from .fields import (CODES, FALSE_WORDS, FIELD_BY_NAME, FIELDS, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED,
                      SCREENED_FIELDS, TRUE_WORDS, VOCABULARY, normalise_header)
 from .places import PlaceIndex, normalise as normalise_name, place_index
-from .privacy import (address_error, bsn_error, has_bsn, has_street_address, is_address, personal_columns,
-                      refuse_personal, withheld)
+from .privacy import has_bsn, has_street_address, is_address, personal_columns, refuse_personal, withheld
 from .records import Extract, RowError, StructuralError
 from .reference_files import normalise_gemeente_code
+from .row_checks import (ALL_PROBLEMS, DUPLICATES, FILTERED, IMPLIED_PROBLEMS, KEEP_LOADABLE, LEFT_OUT_COUNT, MASKED,
+                         NAME_CLASHES, PROBLEMS_TABLE, SET_ASIDE, VALUE_PROBLEMS, Constant, Implied, Plan, checks_sql,
+                         not_given, values_sql)
 from .rules import CONVERSIONS, FieldSource, SourceRules, target_problems
+from .staging import Staged, cell_of, new_name, stage
+from .tabular import PlainCsvExtract, TextScan
 from .values import ValueProblem, as_text, parse_bool, parse_decimal, parse_moment, parse_text, parse_whole
 
-__all__ = ["Reference", "SourceRules", "Validated", "read_reference", "validate"]
+__all__ = ["Checked", "Reference", "SourceRules", "Validated", "check_rows", "read_reference", "validate"]
 REFERENCE_CARE_TYPES = "SELECT care_type, label_nl, label_en FROM care_type"
 REFERENCE_TARGET_GROUPS = "SELECT target_group, label_nl, label_en FROM target_group"
 REFERENCE_MUNICIPALITIES = "SELECT gemeente_code, name FROM municipality"
 REFERENCE_REGIONS = "SELECT level, region_code, region_name FROM region WHERE level <> 'gemeente'"
-TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("text", "texts"))
-TEXT_CONTROLS = "\t\n\r"  # the only control characters a cell may hold (line breaks in a quoted cell)
-SHOWN_VALUE = 200
-SECRET_LOCATION_CARE_TYPES = frozenset({"shelter"})  # whose address is never stored
+RECORD_ROWS = """
+SELECT row, service_id, service_name, provider_id, provider_name, care_type, target_groups,
+       [(a.area_level, a.area_code) for a in service_area] AS service_area, valid_at, unit, maximum, available,
+       status, waiting_count, wait_days_intake, wait_days_treatment, framework, age_min, age_max, whole_family,
+       languages, violence_profiles, phone, email, website, referral_route
+FROM {records} ORDER BY row"""
+COUNT_RECORDS = "SELECT count(*) FROM {records}"
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -129,94 +142,176 @@ class Validated:
 
 
 def validate(extract: Extract, rules: SourceRules, reference: Reference, now: datetime) -> Validated:
-    """Check every row of `extract`; see the module docstring."""
+    """Check every row of `extract` (see the module docstring) on a connection of its own; the valid rows as
+    Records (for a form, a preview: few rows)."""
+    with connect(":memory:") as con:
+        checked = check_rows(con, extract, rules, reference, now)
+        records = [Record(*values) for values in rows(con, RECORD_ROWS.format(records=checked.records))]
+        return Validated(records, checked.rejected, checked.dropped_columns, checked.masked_columns,
+                         checked.filtered, checked.left_out, checked.where)
+
+
+@dataclass
+class Checked:
+    """An extract checked in `con`: its valid rows in the temporary table `records` (the columns of Record),
+    the rest as for Validated; `drop` removes its tables."""
+
+    con: duckdb.DuckDBPyConnection
+    records: str
+    loadable: int
+    rejected: list[RowError]
+    dropped_columns: list[str]
+    masked_columns: list[str]
+    filtered: int
+    left_out: int
+    where: dict[str, str]
+    rows_in: int
+    tables: list[str]
+
+    def drop(self) -> None:
+        for table in self.tables:
+            run(self.con, f"DROP TABLE IF EXISTS {table}")
+
+
+def check_rows(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRules, reference: Reference,
+               now: datetime) -> Checked:
+    """Check every row of `extract` set-wise in `con` (the caller holds its lock): the cells are staged
+    (ingest/staging.py), each distinct cell is judged once (ingest/cell_lookups.py), and the rules between
+    fields and rows run as SQL (ingest/row_checks.py)."""
     refuse_unusable_rules(rules, reference, extract.file_name)
     sources, dropped = resolve_fields(extract, rules)
     parsers = {name: _parser(name, rules, reference, now) for name in FIELD_BY_NAME}
     default_values = _parse_defaults(rules, parsers, extract.file_name)
     where = {name: source.label for name, source in sources.items()}
-    state = _RowState()
-    records: list[Record] = []
-    rejected = [withheld(e) if dropped and e.column in (None, *dropped) else e for e in extract.errors]
-    for raw in extract.rows:
-        if not rules.keeps(raw.values):
-            state.filtered += 1
-            continue
-        values, problems = _row_values(raw.row, raw.values, sources, rules, parsers, default_values, state)
-        if not problems:
-            problems = _check_row(raw.row, values, where)
-        if problems:
-            rejected.extend(problems)
-        else:
-            records.append(_record(raw.row, values))
-    for clash in (_duplicates(records, where), _provider_name_clashes(records, where)):
-        if clash:
-            rejected.extend(clash.values())
-            records = [record for record in records if record.row not in clash]
-    rejected.sort(key=lambda error: (error.row or 0))
-    return Validated(records, rejected, dropped, sorted(state.masked), state.filtered, state.left_out, where)
+    filter_columns = [f.column for f in rules.filters if f.column in extract.header]
+    readable = [c for c in extract.header if c not in dropped or c in filter_columns]
+    staged = stage(con, extract, readable)
+    tables = [staged.table]
+    try:
+        return _checked(con, extract, rules, staged, sources, dropped, parsers, default_values, where, tables)
+    except BaseException:
+        for table in tables:
+            run(con, f"DROP TABLE IF EXISTS {table}")
+        raise
 
 
-@dataclass
-class _RowState:
-    """What validation counts over the rows of one file."""
-
-    filtered: int = 0
-    left_out: int = 0
-    masked: set[str] = field(default_factory=set)
-
-
-def _row_values(row: int, cells: dict[str, object], sources: dict[str, FieldSource], rules: SourceRules,
-                parsers: dict[str, Callable[[object], Any]], default_values: dict[str, Any],
-                state: _RowState) -> tuple[dict[str, Any], list[RowError]]:
-    """The parsed values of one row (defaults, then the row's own, then what its words imply), and its problems."""
-    values: dict[str, Any] = dict(default_values)
-    problems: list[RowError] = []
-    implied: dict[str, Any] = {}
-    given: set[str] = set()
+def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRules, staged: Staged,
+             sources: dict[str, FieldSource], dropped: list[str], parsers: dict[str, Callable[[object], Any]],
+             default_values: dict[str, Any], where: dict[str, str], tables: list[str]) -> Checked:
+    lookups = {}
     for name, source in sources.items():
-        cell, column = source.raw(cells, rules.empty_words(name))
-        word = as_text(cell).lower()
-        if word in rules.empty_words(name):
-            cell = ""
-        elif word in rules.means.get(name, {}):
-            implied.update(rules.means[name][word])
-            cell = ""
-        if as_text(cell) == "":
-            if name not in default_values:
-                values[name] = parsers[name]("")
-            continue
-        given.add(name)
-        problem = _cell_problem(row, column, name, cell, state)
-        if problem is not None:
-            problems.append(problem)
-            continue
-        try:
-            values[name] = parsers[name](cell)
-        except ValueProblem as error:
-            if name in rules.lenient:
-                state.left_out += 1
-                values.pop(name, None)
-                continue
-            problems.append(RowError(row, column, as_text(cell), f"{column}: {error.nl}", f"{column}: {error.en}"))
-    for name, raw in implied.items():
-        if name not in given:
-            try:
-                values[name] = parsers[name](raw)
-            except ValueProblem as error:
-                problems.append(RowError(row, name, as_text(raw), f"{name}: {error.nl}", f"{name}: {error.en}"))
-    return values, problems
+        table, keys = build_lookup(con, staged, name, source, rules, parsers[name], _provider_id)
+        tables.append(table)
+        lookups[name] = (source.columns, table, keys)
+    keep = _keep_lookup(con, staged, rules, tables)
+    implied, implied_table = _implied(con, sources, rules, parsers, tables)
+    empty = {spec.name: _constant(spec.name, default_values[spec.name] if spec.name in default_values else
+                                  parsers[spec.name]("") if spec.name in sources else None) for spec in FIELDS}
+    plan = Plan(staged.table, staged.columns, lookups, empty, implied, keep)
+    values, problems = new_name("values"), new_name("problems")
+    tables += [values, problems]
+    _scan_plain(con, extract, staged, sources)
+    run(con, *values_sql(plan, values))
+    run(con, f"DROP TABLE {staged.table}")   # all that is left to do is in `values` and the lookups
+    tables.remove(staged.table)
+    run(con, PROBLEMS_TABLE.format(problems=problems))
+    for seq, name in enumerate(sources):
+        run(con, f"INSERT INTO {problems} " + VALUE_PROBLEMS.format(values=values, lookup=lookups[name][1], name=name,
+                                                                     seq=seq, problem=PROBLEM))
+    for name in implied:
+        run(con, f"INSERT INTO {problems} " + IMPLIED_PROBLEMS.format(values=values, implied=implied_table,
+                                                                       name=name, not_given=not_given(plan, name)))
+    run(con, *checks_sql(where, values, problems))
+    run(con, SET_ASIDE.format(values=values, problems=problems), [2])
+    run(con, DUPLICATES.format(problems=problems, values=values), {"column": where.get("service_id", "service_id")})
+    run(con, NAME_CLASHES.format(problems=problems, values=values),
+        {"column": where.get("provider_name", "provider_name")})
+    run(con, SET_ASIDE.format(values=values, problems=problems), [3])
+    rejected = [withheld(e) if dropped and e.column in (None, *dropped) else e for e in staged.errors]
+    rejected += [RowError(*found) for found in rows(con, ALL_PROBLEMS.format(problems=problems))]
+    rejected.sort(key=lambda error: (error.row or 0))
+    masked = sorted({label for name in sources for (label,) in rows(
+        con, MASKED.format(values=values, lookup=lookups[name][1], name=name, problem=PROBLEM))})
+    lenient = [name for name in sources if name in rules.lenient]
+    left_out = scalar(con, LEFT_OUT_COUNT.format(values=values, counts=" + ".join(
+        f'count(*) FILTER (WHERE "{name}__state" = {LEFT_OUT})' for name in lenient))) if lenient else 0
+    filtered = int(scalar(con, FILTERED.format(values=values)))
+    run(con, KEEP_LOADABLE.format(values=values))
+    run(con, f"DROP TABLE {problems}")
+    tables.remove(problems)
+    loadable = int(scalar(con, COUNT_RECORDS.format(records=values)))
+    return Checked(con, values, loadable, rejected, dropped, masked, filtered, int(left_out or 0), where,
+                   staged.rows + len({e.row for e in staged.errors}), tables)
 
 
-def _cell_problem(row: int, column: str, name: str, cell: object, state: _RowState) -> RowError | None:
-    """A character that does not belong in text, or a citizen service number in a screened field."""
-    odd = first_unprintable(cell, allowed=TEXT_CONTROLS) if isinstance(cell, str) else None
-    if odd is not None:
-        return _character_error(row, column, cell, *odd)
-    if name in SCREENED_FIELDS and has_bsn(cell):
-        state.masked.add(column)
-        return bsn_error(row, column)
-    return None
+def _keep_lookup(con: duckdb.DuckDBPyConnection, staged: Staged, rules: SourceRules, tables: list[str]
+                 ) -> tuple[tuple[str, ...], str, list[str]] | None:
+    """Whether the source's filters keep each distinct combination of the filtered columns' cells."""
+    if not rules.filters:
+        return None
+    columns = tuple(dict.fromkeys(f.column for f in rules.filters if f.column in staged.columns))
+    keys = [f"k{i}" for i in range(1, len(columns) + 1)]
+    named = [staged.columns[column] for column in columns]
+    found = rows(con, f"SELECT DISTINCT {', '.join(named) or 'true'} FROM {staged.table}")
+    keeps = [(*(key if columns else ()), rules.keeps({c: cell_of(t) for c, t in zip(columns, key)}))
+             for key in found] if columns else [(rules.keeps({}),)]
+    table, view = new_name("keep"), new_name("frame")
+    tables.append(table)
+    con.register(view, pd.DataFrame(keeps, columns=[*keys, "keep"], dtype="object"))
+    try:
+        run(con, f"CREATE TEMP TABLE {table} AS SELECT {''.join(f'{k}::VARCHAR AS {k}, ' for k in keys)}"
+                 f"keep::BOOLEAN AS keep FROM {view}")
+    finally:
+        con.unregister(view)
+    return columns, table, keys
+
+
+def _implied(con: duckdb.DuckDBPyConnection, sources: dict[str, FieldSource], rules: SourceRules,
+             parsers: dict[str, Callable[[object], Any]], tables: list[str]) -> tuple[dict[str, list[Implied]], str]:
+    """What each `means` word of a field in this file implies for other fields, parsed once; the outcomes that
+    do not parse are rows of a small table (their problems, as a row states them)."""
+    implied: dict[str, list[Implied]] = {}
+    failed = []
+    for index, source in enumerate(sources):
+        for word, values in rules.means.get(source, {}).items():
+            for position, (name, raw) in enumerate(values.items()):
+                number = sum(len(found) for found in implied.values()) + 1
+                try:
+                    constant, ok = _constant(name, parsers[name](raw)), True
+                except ValueProblem as error:
+                    constant, ok = Constant(None), False
+                    failed.append((number, name, as_text(raw), f"{name}: {error.nl}", f"{name}: {error.en}"))
+                implied.setdefault(name, []).append(Implied(source, word, number, index * 1000 + position, ok,
+                                                                    constant))
+    table, view = new_name("implied"), new_name("frame")
+    tables.append(table)
+    frame = pd.DataFrame(failed, columns=["id", "column_name", "shown", "nl", "en"], dtype="object")
+    con.register(view, frame)
+    try:
+        run(con, f"CREATE TEMP TABLE {table} AS SELECT id::INTEGER AS id, false AS ok, column_name::VARCHAR AS "
+                 f"column_name, shown::VARCHAR AS shown, nl::VARCHAR AS nl, en::VARCHAR AS en FROM {view}")
+    finally:
+        con.unregister(view)
+    return implied, table
+
+
+def _constant(name: str, value: Any) -> Constant:
+    """A value for every row that gives none (a default, an empty value, an implied value), as rows get it."""
+    return Constant(encoded(FIELD_BY_NAME[name].kind, value), has_address(value),
+                    _provider_id(value) if name == "provider_name" and value else None)
+
+
+def _scan_plain(con: duckdb.DuckDBPyConnection, extract: Extract, staged: Staged, sources: dict[str, FieldSource]
+                ) -> None:
+    """For a plain CSV file, what its archived copy needs to know, found set-wise while it is staged: the
+    columns with a street address in text, and the screened columns with a BSN (ingest/privacy.py)."""
+    if not isinstance(extract, PlainCsvExtract):
+        return
+    screened = {column for name, source in sources.items() if name in SCREENED_FIELDS for column in source.columns}
+    kept = [column for column in extract.header if column in staged.columns and not is_address(column)]
+    extract.scanned = TextScan(
+        column_flags(con, staged, kept, lambda cell: isinstance(cell, str) and has_street_address(cell)),
+        column_flags(con, staged, [c for c in extract.header if c in screened], has_bsn))
 
 
 def reference_problems(rules: SourceRules, reference: Reference) -> list[tuple[str, str, str]]:
@@ -289,6 +384,9 @@ def _template_in(template: str, present: tuple[str, ...], configured: tuple[str,
 def bsn_columns(extract: Extract, rules: SourceRules) -> list[str]:
     """The screened free-text columns (fields.SCREENED_FIELDS, as this source maps them) in which some row
     holds a BSN-like number; for files that were not validated to the end."""
+    scan = getattr(extract, "scanned", None)
+    if scan is not None:
+        return list(scan.bsn_columns)
     try:
         sources, _ = resolve_fields(extract, rules, require=False)
     except StructuralError:
@@ -455,113 +553,7 @@ def _area(part: str, reference: Reference, names: dict[str, str], area_level: st
                        f"area '{part}' is not a known municipality (GM code or exact name) or region code")
 
 
-def _check_row(row: int, values: dict[str, Any], where: dict[str, str]) -> list[RowError]:
-    """Rules between fields; `values` holds only well-formed values; `where` names each field's column."""
-    problems = []
-    missing = [name for name in REQUIRED if not values.get(name)]
-    for name in missing:
-        column = where.get(name, name)
-        problems.append(RowError(row, column, "", f"{column}: verplicht veld is leeg", f"{column}: required field "
-                                                                                         "is empty"))
-    maximum, available = values.get("maximum"), values.get("available")
-    if maximum is not None and available is not None and available > maximum:
-        column = where.get("available", "available")
-        problems.append(RowError(row, column, str(available),
-                                 f"beschikbaar ({available}) is groter dan maximum ({maximum})",
-                                 f"available ({available}) is greater than maximum ({maximum})"))
-    age_min, age_max = values.get("age_min"), values.get("age_max")
-    if age_min is not None and age_max is not None and age_min > age_max:
-        problems.append(RowError(row, where.get("age_min", "age_min"), str(age_min),
-                                 f"leeftijd_min ({age_min}) is groter dan leeftijd_max ({age_max})",
-                                 f"age_min ({age_min}) is greater than age_max ({age_max})"))
-    for name in ("age_min", "age_max"):
-        if values.get(name) is not None and values[name] > 120:
-            problems.append(RowError(row, where.get(name, name), str(values[name]),
-                                     f"{name} ({values[name]}) is meer dan 120", f"{name} ({values[name]}) is over 120"))
-    for name in ("wait_days_intake", "wait_days_treatment"):
-        if values.get(name) is not None and values[name] > 3650:
-            problems.append(RowError(row, where.get(name, name), str(values[name]),
-                                     f"{name}: {values[name]} dagen is meer dan 3650 (10 jaar)",
-                                     f"{name}: {values[name]} days is more than 3650 (10 years)"))
-    if values.get("care_type") in SECRET_LOCATION_CARE_TYPES:
-        problems += [address_error(row, where.get(name, name)) for name in TEXT_FIELDS
-                     if any(has_street_address(text) for text in _texts(values.get(name)))]
-    status = values.get("status")
-    if status in ("full", "closed") and available:
-        column = where.get("status", "status")
-        problems.append(RowError(row, column, status,
-                                 f"status '{status}' maar beschikbaar is {available}; welke klopt?",
-                                 f"status '{status}' but available is {available}; which one is right?"))
-    return problems
-
-
-def _character_error(row: int, column: str, cell: str, position: int, code: str) -> RowError:
-    """A cell holding a control character, a lone surrogate or a non-character: refused, shown escaped."""
-    return RowError(row, column, printable(cell)[:SHOWN_VALUE],
-                    f"{column}: bevat een teken dat niet in tekst hoort ({code} op positie {position}); verwijder "
-                    "het en stuur de regel opnieuw",
-                    f"{column}: holds a character that does not belong in text ({code} at position {position}); "
-                    "remove it and send the row again")
-
-
-def _texts(value: object) -> list[str]:
-    return value if isinstance(value, list) else [value] if isinstance(value, str) else []
-
-
-def _record(row: int, values: dict[str, Any]) -> Record:
-    available = values.get("available")
-    status = values.get("status") or ("unknown" if available is None else "open" if available > 0 else "full")
-    provider_id = values.get("provider_id") or _provider_id(values["provider_name"])
-    return Record(
-        row=row, service_id=values["service_id"], service_name=values["service_name"], provider_id=provider_id,
-        provider_name=values["provider_name"], care_type=values["care_type"], target_groups=values["target_groups"],
-        service_area=values["service_area"], valid_at=values["valid_at"], unit=values["unit"],
-        maximum=values.get("maximum"), available=available, status=status,
-        waiting_count=values.get("waiting_count"), wait_days_intake=values.get("wait_days_intake"),
-        wait_days_treatment=values.get("wait_days_treatment"), framework=values.get("framework"),
-        age_min=values.get("age_min"), age_max=values.get("age_max"),
-        whole_family=bool(values.get("whole_family")), languages=values.get("languages") or [],
-        violence_profiles=values.get("violence_profiles") or [], phone=values.get("phone"),
-        email=values.get("email"), website=values.get("website"), referral_route=values.get("referral_route"))
-
-
 def _provider_id(name: str) -> str:
     """A stable id from the name: 'Stichting Fictief' -> 'stichting-fictief'; a hash for names without a-z/0-9."""
     slug = _SLUG.sub("-", name.lower()).strip("-")
     return slug or "provider-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
-
-
-def _duplicates(records: list[Record], where: dict[str, str]) -> dict[int, RowError]:
-    """Two rows for the same service and moment in one file: both rejected."""
-    by_key: dict[tuple[str, datetime], list[int]] = {}
-    for record in records:
-        by_key.setdefault((record.service_id, record.valid_at), []).append(record.row)
-    errors: dict[int, RowError] = {}
-    for (service_id, valid_at), numbers in by_key.items():
-        if len(numbers) > 1:
-            listed = ", ".join(str(r) for r in numbers)
-            for row in numbers:
-                errors[row] = RowError(row, where.get("service_id", "service_id"), service_id,
-                                       f"dienst {service_id} staat meer dan eens in dit bestand met peilmoment "
-                                       f"{valid_at:%Y-%m-%d %H:%M} UTC (regels {listed}); geen van deze regels is geladen",
-                                       f"service {service_id} occurs more than once in this file at "
-                                       f"{valid_at:%Y-%m-%d %H:%M} UTC (rows {listed}); none of them was loaded")
-    return errors
-
-
-def _provider_name_clashes(records: list[Record], where: dict[str, str]) -> dict[int, RowError]:
-    """Rows that give a provider id another name than its first row in the file: reported, never resolved
-    silently (the first row's name stands; these rows are not loaded)."""
-    first: dict[str, Record] = {}
-    errors: dict[int, RowError] = {}
-    column = where.get("provider_name", "provider_name")
-    for record in records:
-        seen = first.setdefault(record.provider_id, record)
-        if record.provider_name != seen.provider_name:
-            errors[record.row] = RowError(
-                record.row, column, record.provider_name,
-                f"{column}: aanbieder {record.provider_id} heet in regel {seen.row} '{seen.provider_name}' en hier "
-                f"'{record.provider_name}'; één aanbieder heeft één naam (deze regel is niet geladen)",
-                f"{column}: provider {record.provider_id} is called '{seen.provider_name}' on row {seen.row} and "
-                f"'{record.provider_name}' here; one provider has one name (this row was not loaded)")
-    return errors

@@ -16,6 +16,7 @@ from . import Batch, FeedMemory
 TEMPORARY_SUFFIXES = {".part", ".tmp", ".crdownload", ".partial"}
 DEFAULT_SETTLE_SECONDS = 2.0
 MAX_FILE_BYTES = 50 * 1024 * 1024
+HASH_CHUNK = 8 * 1024 * 1024   # the file is hashed in pieces: memory stays flat in its size
 
 
 def inbox_of(source: SourceConfig, paths: DataPaths) -> Path:
@@ -51,6 +52,10 @@ def file_batch(source: SourceConfig, path: Path, inbox_file: Path | None) -> Bat
     after its commit (None: read in place)."""
     cap = int(source.options.get("max_bytes", MAX_FILE_BYTES))
     encoding = source.options.get("encoding", AUTO_ENCODING)
-    data = path.read_bytes()
-    return Batch(name=path.name, content_hash=hashlib.sha256(data).hexdigest(), size=len(data),
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return Batch(name=path.name, content_hash=digest.hexdigest(), size=size,
                  read=lambda: read_tabular(path, cap, encoding), inbox_file=inbox_file)

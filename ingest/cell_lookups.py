@@ -1,0 +1,156 @@
+"""What a field's cells mean, worked out once per distinct cell (or combination of cells) of a staged file.
+
+A field's value comes from its column, the first non-empty of its fallback columns, or a template filled
+from several (ingest/rules.py). For every distinct combination of those cells in the file, `FieldLookup`
+applies the source's rules in Python, once: the empty words and `means` words, the check for characters
+that do not belong in text and for a citizen service number, and the field's parser. The outcome is a row
+of a lookup table (`LOOKUP_COLUMNS`) that the set-wise row rules (ingest/row_checks.py) join to every row
+holding that combination. Values travel as text (`encoded`) and are turned into their SQL type once per
+lookup row (`decoded`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import duckdb
+import pandas as pd
+
+from queries.db import rows, run
+from queries.text import first_unprintable, printable
+
+from .fields import FIELD_BY_NAME, SCREENED_FIELDS
+from .privacy import bsn_error, has_bsn, has_street_address
+from .records import RowError
+from .rules import FieldSource, SourceRules
+from .staging import Staged, cell_of, new_name
+from .values import ValueProblem, as_text
+
+EMPTY, GIVEN, PROBLEM, LEFT_OUT = 0, 1, 2, 3   # a field's state in a row
+TEXT_CONTROLS = "\t\n\r"  # the only control characters a cell may hold (line breaks in a quoted cell)
+SHOWN_VALUE = 200
+LIST_SEP, PAIR_SEP = "\x1f", "\x1e"
+LOOKUP_COLUMNS = ("id", "state", "means", "label", "shown", "nl", "en", "bsn", "v", "addr", "slug")
+SQL_TYPES = {"int": "BIGINT", "text": "VARCHAR", "code": "VARCHAR", "datetime": "TIMESTAMPTZ", "bool": "BOOLEAN",
+             "texts": "VARCHAR[]", "codes": "VARCHAR[]", "area": "STRUCT(area_level VARCHAR, area_code VARCHAR)[]"}
+CREATE_LOOKUP = """
+CREATE TEMP TABLE {table} AS
+SELECT {keys}id::INTEGER AS id, state::TINYINT AS state, means::VARCHAR AS means, label::VARCHAR AS label,
+       shown::VARCHAR AS shown, nl::VARCHAR AS nl, en::VARCHAR AS en, bsn::BOOLEAN AS bsn,
+       {value} AS value, addr::BOOLEAN AS addr, slug::VARCHAR AS slug
+FROM {frame}"""
+
+
+def decoded(kind: str, text: str) -> str:
+    """The SQL expression turning `text` (an `encoded` value) into the field kind's SQL type."""
+    if kind in ("texts", "codes"):
+        return f"CASE WHEN {text} = '' THEN []::VARCHAR[] ELSE string_split({text}, chr(31)) END"
+    if kind == "area":
+        return (f"CASE WHEN {text} = '' THEN []::{SQL_TYPES['area']} ELSE list_transform(string_split({text}, "
+                "chr(31)), lambda a: {'area_level': split_part(a, chr(30), 1), 'area_code': split_part(a, chr(30), 2)}) END")
+    return f"{text}::{SQL_TYPES[kind]}"
+
+
+def encoded(kind: str, value: Any) -> str | None:
+    """A parsed value as text for `decoded`."""
+    if value is None:
+        return None
+    if kind in ("texts", "codes"):
+        return LIST_SEP.join(value)
+    if kind == "area":
+        return LIST_SEP.join(f"{level}{PAIR_SEP}{code}" for level, code in value)
+    if kind == "datetime":
+        return value.isoformat()
+    if kind == "bool":
+        return "true" if value else "false"
+    return str(value)
+
+
+def texts_of(value: object) -> list[str]:
+    return value if isinstance(value, list) else [value] if isinstance(value, str) else []
+
+
+def has_address(value: object) -> bool:
+    """Whether a text value (or any text of a list) holds a street address or postcode."""
+    return any(has_street_address(text) for text in texts_of(value))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one combination of cells gives a field: its state, value, `means` word, or its problem."""
+
+    state: int
+    value: Any = None
+    means: str | None = None
+    problem: RowError | None = None
+    bsn: bool = False
+
+
+def cell_outcome(name: str, source: FieldSource, cells: dict[str, object], rules: SourceRules,
+                 parse: Callable[[object], Any]) -> Outcome:
+    """The rules of one field applied to the cells of one row (see the module docstring)."""
+    empty = rules.empty_words(name)
+    cell, column = source.raw(cells, empty)
+    word = as_text(cell).lower()
+    means = None
+    if word in empty:
+        cell = ""
+    elif word in rules.means.get(name, {}):
+        means, cell = word, ""
+    if as_text(cell) == "":
+        return Outcome(EMPTY, means=means)
+    odd = first_unprintable(cell, allowed=TEXT_CONTROLS) if isinstance(cell, str) else None
+    if odd is not None:
+        return Outcome(PROBLEM, problem=character_error(0, column, cell, *odd))
+    if name in SCREENED_FIELDS and has_bsn(cell):
+        return Outcome(PROBLEM, problem=bsn_error(0, column), bsn=True)
+    try:
+        return Outcome(GIVEN, parse(cell))
+    except ValueProblem as error:
+        if name in rules.lenient:
+            return Outcome(LEFT_OUT)
+        return Outcome(PROBLEM, problem=RowError(0, column, as_text(cell), f"{column}: {error.nl}",
+                                                 f"{column}: {error.en}"))
+
+
+def character_error(row: int, column: str, cell: str, position: int, code: str) -> RowError:
+    """A cell holding a control character, a lone surrogate or a non-character: refused, shown escaped."""
+    return RowError(row, column, printable(cell)[:SHOWN_VALUE],
+                    f"{column}: bevat een teken dat niet in tekst hoort ({code} op positie {position}); verwijder "
+                    "het en stuur de regel opnieuw",
+                    f"{column}: holds a character that does not belong in text ({code} at position {position}); "
+                    "remove it and send the row again")
+
+
+def build_lookup(con: duckdb.DuckDBPyConnection, staged: Staged, name: str, source: FieldSource, rules: SourceRules,
+                 parse: Callable[[object], Any], slug: Callable[[str], str]) -> tuple[str, list[str]]:
+    """The lookup table of field `name` over the distinct cells of its columns; (table, its key columns)."""
+    keys = [staged.columns[column] for column in source.columns]
+    kind = FIELD_BY_NAME[name].kind
+    records = []
+    for number, key in enumerate(rows(con, f"SELECT DISTINCT {', '.join(keys)} FROM {staged.table}"), start=1):
+        outcome = cell_outcome(name, source, {c: cell_of(text) for c, text in zip(source.columns, key)}, rules, parse)
+        problem = outcome.problem
+        value = outcome.value
+        records.append((*key, number, outcome.state, outcome.means, problem.column if problem else None,
+                        problem.value if problem else None, problem.nl if problem else None,
+                        problem.en if problem else None, outcome.bsn, encoded(kind, value),
+                        has_address(value), slug(value) if name == "provider_name" and value else None))
+    key_names = [f"k{i}" for i in range(1, len(keys) + 1)]
+    frame = pd.DataFrame(records, columns=[*key_names, *LOOKUP_COLUMNS], dtype="object")
+    table, view = new_name(f"lookup_{name}"), new_name("frame")
+    con.register(view, frame)
+    try:
+        run(con, CREATE_LOOKUP.format(table=table, frame=view, value=decoded(kind, "v::VARCHAR"),
+                                      keys="".join(f"{k}::VARCHAR AS {k}, " for k in key_names)))
+    finally:
+        con.unregister(view)
+    return table, key_names
+
+
+def column_flags(con: duckdb.DuckDBPyConnection, staged: Staged, columns: list[str],
+                 test: Callable[[object], bool]) -> list[str]:
+    """The columns in which some staged cell passes `test` (each distinct cell tested once)."""
+    return [column for column in columns
+            if any(test(cell_of(text)) for (text,) in rows(con, f"SELECT DISTINCT {staged.columns[column]} "
+                                                                f"FROM {staged.table}"))]

@@ -1,0 +1,220 @@
+"""The set-wise half of validation: SQL over a staged file and its lookup tables (ingest/cell_lookups.py).
+
+`values_sql` gives every row its fields' final values (the row's own, else what a `means` word implies,
+else the default), their states and problems; `CHECKS` are the rules between fields, applied to the rows
+without a problem in a single value; `DUPLICATES` and `NAME_CLASHES` compare the rows that remain.
+Statements that depend on a source's rules are generated here, with every value a bound parameter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cell_lookups import GIVEN, LEFT_OUT, PROBLEM, decoded
+from .fields import FIELD_BY_NAME, FIELDS, REQUIRED
+from .privacy import address_error
+
+TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("text", "texts"))
+SECRET_LOCATION_CARE_TYPES = ("shelter",)  # whose address is never stored
+LIST_KINDS = ("texts", "codes", "area")
+RECORD_DEFAULTS = """
+coalesce(provider_id, provider_name__slug) AS provider_id,
+coalesce(status, CASE WHEN available IS NULL THEN 'unknown' WHEN available > 0 THEN 'open' ELSE 'full' END) AS status,
+coalesce(whole_family, false) AS whole_family, coalesce(languages, []) AS languages,
+coalesce(violence_profiles, []) AS violence_profiles"""
+FILTERED = "SELECT count(*) FROM {values} WHERE NOT keep"
+LEFT_OUT_COUNT = "SELECT {counts} FROM {values} WHERE keep"
+MASKED = """
+SELECT DISTINCT l.label FROM {values} AS v JOIN {lookup} AS l ON l.id = v."{name}__id"
+WHERE v.keep AND v."{name}__state" = {problem} AND l.bsn"""
+VALUE_PROBLEMS = """
+SELECT v.row, 1 AS phase, {seq} AS seq, l.label, l.shown, l.nl, l.en FROM {values} AS v
+JOIN {lookup} AS l ON l.id = v."{name}__id" WHERE v.keep AND v."{name}__state" = {problem}"""
+IMPLIED_PROBLEMS = """
+SELECT v.row, 1 AS phase, 1000 + v."{name}__imp_order", i.column_name, i.shown, i.nl, i.en FROM {values} AS v
+JOIN {implied} AS i ON i.id = v."{name}__imp" WHERE v.keep AND NOT i.ok AND {not_given}"""
+DUPLICATES = """
+INSERT INTO {problems}
+WITH twice AS (SELECT service_id, valid_at FROM {values} WHERE loadable GROUP BY service_id, valid_at
+               HAVING count(*) > 1),
+     listed AS (SELECT service_id, valid_at, strftime(timezone('UTC', valid_at), '%Y-%m-%d %H:%M') AS moment,
+                       string_agg(row::VARCHAR, ', ' ORDER BY row) AS listed, list(row) AS numbers
+                FROM {values} JOIN twice USING (service_id, valid_at) WHERE loadable GROUP BY service_id, valid_at)
+SELECT unnest(numbers), 3, 0, $column, service_id,
+       'dienst ' || service_id || ' staat meer dan eens in dit bestand met peilmoment ' || moment
+           || ' UTC (regels ' || listed || '); geen van deze regels is geladen',
+       'service ' || service_id || ' occurs more than once in this file at ' || moment || ' UTC (rows '
+           || listed || '); none of them was loaded'
+FROM listed"""
+NAME_CLASHES = """
+INSERT INTO {problems}
+SELECT c.row, 4, 0, $column, c.provider_name,
+       $column || ': aanbieder ' || c.provider_id || ' heet in regel ' || f.first_row::VARCHAR || ' '''
+           || f.first_name || ''' en hier ''' || c.provider_name
+           || '''; één aanbieder heeft één naam (deze regel is niet geladen)',
+       $column || ': provider ' || c.provider_id || ' is called ''' || f.first_name || ''' on row '
+           || f.first_row::VARCHAR || ' and ''' || c.provider_name || ''' here; one provider has one name (this row '
+           || 'was not loaded)'
+FROM {values} AS c
+JOIN (SELECT provider_id, min(row) AS first_row, arg_min(provider_name, row) AS first_name
+      FROM {values} WHERE loadable GROUP BY provider_id) AS f USING (provider_id)
+WHERE c.loadable AND c.provider_name <> f.first_name"""
+SET_ASIDE = """
+UPDATE {values} SET loadable = false
+WHERE loadable AND row IN (SELECT row FROM {problems} WHERE phase >= ?)"""
+KEEP_LOADABLE = "DELETE FROM {values} WHERE NOT loadable"
+PROBLEMS_TABLE = """
+CREATE TEMP TABLE {problems} (row INTEGER, phase INTEGER, seq INTEGER, column_name VARCHAR, value VARCHAR,
+                              nl VARCHAR, en VARCHAR)"""
+ALL_PROBLEMS = "SELECT row, column_name, value, nl, en FROM {problems} ORDER BY row, phase, seq"
+
+
+@dataclass
+class Params:
+    """Named parameters of a generated statement."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A value every row without its own gets (a default, a field's empty value, or what a word implies)."""
+
+    value: str | None      # encoded (ingest/cell_lookups.py)
+    addr: bool = False
+    slug: str | None = None
+
+
+@dataclass(frozen=True)
+class Implied:
+    """A value a `means` word of `source` implies for a field, with its outcome id in the implied table."""
+
+    source: str
+    word: str
+    id: int
+    order: int           # where the field first enters the row's implied values (for the order of problems)
+    ok: bool
+    constant: Constant
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything `values_sql` needs of one file and its source's rules."""
+
+    staged: str
+    columns: dict[str, str]                         # header column -> staged column
+    sources: dict[str, tuple[tuple[str, ...], str, list[str]]]   # field -> (its columns, lookup, lookup keys)
+    empty: dict[str, Constant]                      # field -> its value when the row gives none
+    implied: dict[str, list[Implied]]               # field -> what words imply for it, in the sources' order
+    keep: tuple[tuple[str, ...], str, list[str]] | None   # the filters' columns, lookup, keys
+
+
+def values_sql(plan: Plan, values: str) -> tuple[str, dict[str, Any]]:
+    """CREATE the table `values`: row, keep, value_ok, and per field its final value (see the module
+    docstring), `F__state`/`F__id` per source field and `X__imp`/`X__imp_order` per implied field."""
+    p = Params()
+    joins, inner = [], ["r.row"]
+    for index, (name, (columns, lookup, keys)) in enumerate(plan.sources.items()):
+        alias = f"l{index}"
+        on = " AND ".join(f"{alias}.{key} = r.{plan.columns[column]}" for key, column in zip(keys, columns))
+        joins.append(f"JOIN {lookup} AS {alias} ON {on}")
+        inner += [f'{alias}.state AS "{name}__state"', f'{alias}.id AS "{name}__id"', f'{alias}.means AS "{name}__means"',
+                  f'{alias}.value AS "{name}__v"', f'{alias}.addr AS "{name}__addr"', f'{alias}.slug AS "{name}__slug"']
+    if plan.keep is not None:
+        columns, lookup, keys = plan.keep
+        on = " AND ".join(f"kf.{key} = r.{plan.columns[column]}" for key, column in zip(keys, columns))
+        joins.append(f"JOIN {lookup} AS kf ON {on}")
+        inner.append("kf.keep AS keep")
+    else:
+        inner.append("true AS keep")
+    outer = ["row", "keep"]
+    failing = []
+    for name, implied in plan.implied.items():
+        last_wins = " ".join(f'WHEN "{i.source}__means" = {p(i.word)} THEN {i.id}' for i in reversed(implied))
+        first_wins = " ".join(f'WHEN "{i.source}__means" = {p(i.word)} THEN {i.order}' for i in implied)
+        outer += [f'CASE {last_wins} END AS "{name}__imp"', f'CASE {first_wins} END AS "{name}__imp_order"']
+        bad = [i.id for i in implied if not i.ok]
+        if bad:
+            failing.append(f'(CASE {last_wins} END IN ({", ".join(str(b) for b in bad)}) AND {not_given(plan, name)})')
+    for name in plan.sources:
+        outer += [f'"{name}__state"', f'"{name}__id"']
+    for spec in FIELDS:
+        outer.append(f'{_final(plan, spec.name, "v", p)} AS "{spec.name}"')
+        if spec.name in TEXT_FIELDS:
+            outer.append(f'{_final(plan, spec.name, "addr", p)} AS "{spec.name}__addr"')
+    outer.append(f'{_final(plan, "provider_name", "slug", p)} AS "provider_name__slug"')
+    problems = [f'"{name}__state" = {PROBLEM}' for name in plan.sources] + failing
+    outer.append(f"NOT ({' OR '.join(problems) or 'false'}) AS value_ok")
+    sql = (f"CREATE TEMP TABLE {values} AS SELECT * REPLACE ({RECORD_DEFAULTS}), keep AND value_ok AS loadable "
+           f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {plan.staged} AS r "
+           f"{' '.join(joins)}))")
+    return sql, p.values
+
+
+def not_given(plan: Plan, name: str) -> str:
+    """SQL: the row leaves field `name` empty (so what a word implies counts)."""
+    return f'"{name}__state" NOT IN ({GIVEN}, {PROBLEM}, {LEFT_OUT})' if name in plan.sources else "true"
+
+
+def _final(plan: Plan, name: str, part: str, p: Params) -> str:
+    """The final `part` (v: value, addr: address flag, slug) of field `name`: the row's own, else implied, else
+    the field's empty value."""
+    kind = FIELD_BY_NAME[name].kind
+
+    def constant(c: Constant) -> str:
+        if part == "v":
+            return decoded(kind, f"{p(c.value)}::VARCHAR")
+        if part == "addr":
+            return f"{p(c.addr)}::BOOLEAN"
+        return f"{p(c.slug)}::VARCHAR"
+
+    cases = []
+    if name in plan.sources:
+        cases.append(f'WHEN "{name}__state" = {GIVEN} THEN "{name}__{part}"')
+        cases.append(f'WHEN "{name}__state" IN ({PROBLEM}, {LEFT_OUT}) THEN NULL')
+    cases += [f'WHEN "{name}__imp" = {i.id} THEN {constant(i.constant)}' for i in plan.implied.get(name, []) if i.ok]
+    return f"CASE {' '.join(cases)} ELSE {constant(plan.empty[name])} END" if cases else constant(plan.empty[name])
+
+
+def checks_sql(where: dict[str, str], values: str, problems: str) -> tuple[str, dict[str, Any]]:
+    """INSERT the problems of the rules between fields, for the kept rows whose values are all well formed."""
+    p = Params()
+    label = lambda name: p(where.get(name, name))  # noqa: E731
+    parts = []
+    for seq, name in enumerate(REQUIRED):
+        empty = f"{name} IS NULL" + (f" OR len({name}) = 0" if FIELD_BY_NAME[name].kind in LIST_KINDS else "")
+        column = label(name)
+        parts.append(f"SELECT row, {seq} AS seq, {column} AS c, '' AS v, {column} || ': verplicht veld is leeg' AS nl, "
+                     f"{column} || ': required field is empty' AS en FROM {values} WHERE {empty}")
+    parts.append(
+        f"SELECT row, 100, {label('available')}, available::VARCHAR, 'beschikbaar (' || available::VARCHAR || ') is "
+        "groter dan maximum (' || maximum::VARCHAR || ')', 'available (' || available::VARCHAR || ') is greater than "
+        f"maximum (' || maximum::VARCHAR || ')' FROM {values} WHERE available > maximum")
+    parts.append(
+        f"SELECT row, 101, {label('age_min')}, age_min::VARCHAR, 'leeftijd_min (' || age_min::VARCHAR || ') is "
+        "groter dan leeftijd_max (' || age_max::VARCHAR || ')', 'age_min (' || age_min::VARCHAR || ') is greater "
+        f"than age_max (' || age_max::VARCHAR || ')' FROM {values} WHERE age_min > age_max")
+    for seq, name in enumerate(("age_min", "age_max"), start=102):
+        parts.append(f"SELECT row, {seq}, {label(name)}, {name}::VARCHAR, '{name} (' || {name}::VARCHAR || ') is meer "
+                     f"dan 120', '{name} (' || {name}::VARCHAR || ') is over 120' FROM {values} WHERE {name} > 120")
+    for seq, name in enumerate(("wait_days_intake", "wait_days_treatment"), start=104):
+        parts.append(f"SELECT row, {seq}, {label(name)}, {name}::VARCHAR, '{name}: ' || {name}::VARCHAR || ' dagen is "
+                     f"meer dan 3650 (10 jaar)', '{name}: ' || {name}::VARCHAR || ' days is more than 3650 (10 years)' "
+                     f"FROM {values} WHERE {name} > 3650")
+    secret = p(list(SECRET_LOCATION_CARE_TYPES))
+    for seq, name in enumerate(TEXT_FIELDS, start=110):
+        error = address_error(0, where.get(name, name))
+        parts.append(f"SELECT row, {seq}, {p(error.column)}, {p(error.value)}, {p(error.nl)}, {p(error.en)} "
+                     f'FROM {values} WHERE list_contains({secret}, care_type) AND "{name}__addr"')
+    parts.append(
+        f"SELECT row, 200, {label('status')}, status, 'status ''' || status || ''' maar beschikbaar is ' || "
+        "available::VARCHAR || '; welke klopt?', 'status ''' || status || ''' but available is ' || available::VARCHAR "
+        f"|| '; which one is right?' FROM {values} WHERE status IN ('full', 'closed') AND available > 0")
+    union = " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts)
+    return (f"INSERT INTO {problems} SELECT row, 2, seq, c, v, nl, en FROM ({union}) AS q(row, seq, c, v, nl, en) "
+            f"WHERE row IN (SELECT row FROM {values} WHERE loadable)"), p.values

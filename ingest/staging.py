@@ -1,0 +1,138 @@
+"""The raw cells of one extract in a DuckDB table, as text: what set-wise validation (ingest/validate.py) reads.
+
+A plain CSV file (ingest/tabular.py `PlainCsv`: UTF-8, no quote, one line ending) is read by DuckDB itself:
+each line one row, split on the delimiter, its number the line's. Every other extract (CSV files with
+quotes or other encodings, XLSX, feeds, HSDS, forms) is read in Python first and its rows copied in. Cells
+keep what the reader gave: text as text; a number, yes/no or date of a spreadsheet or feed is tagged
+(`staged_text`), and `cell_of` gives the Python value back, so one rule set sees the same value either way.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from queries.db import rows, run
+
+from .records import Extract, RowError
+from .tabular import PlainCsv, width_problem_of
+
+TAG = "\x01"   # starts a tagged cell; a text cell starting with it is tagged as text (a plain CSV has none)
+_TYPES = {"s": str, "i": int, "f": float, "d": datetime.fromisoformat}
+READ_LINES = """
+CREATE TEMP TABLE {lines} AS
+SELECT line FROM read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = ?, quote = '', escape = '',
+                          header = false, auto_detect = false, max_line_size = ?)"""
+SPLIT_LINES = """
+CREATE TEMP TABLE {table} AS
+SELECT rowid + 1 AS row, len(cells) AS width{cells}
+FROM (SELECT rowid, string_split(line, $delimiter) AS cells FROM {lines}
+      WHERE rowid > 0 AND line IS NOT NULL AND replace(line, $delimiter, '') <> '')"""
+ODD_LINES = """
+SELECT s.row, l.line FROM {table} AS s JOIN {lines} AS l ON l.rowid = s.row - 1
+WHERE s.width <> ? ORDER BY s.row"""
+DROP_ROWS = "DELETE FROM {table} WHERE row IN (SELECT unnest(?::INTEGER[]))"
+DROP_WIDTH = "ALTER TABLE {table} DROP COLUMN width"
+COUNT_ROWS = "SELECT count(*) FROM {table}"
+LINE_READER_DELIMITER = "\x01"   # never in a plain CSV: DuckDB hands over each line whole
+MAX_LINE_BYTES = 64 * 1024 * 1024
+_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An extract's rows in `table` (column `row`, then one VARCHAR column per name in `columns`)."""
+
+    table: str
+    columns: dict[str, str]          # header column -> column of `table`
+    rows: int                        # rows staged (blank lines and unreadable lines left out)
+    errors: list[RowError]           # the reader's row errors
+
+
+def new_name(prefix: str) -> str:
+    """A name for a temporary table no other staging on this connection uses."""
+    return f"{prefix}_{next(_names)}"
+
+
+def staged_text(cell: object) -> str:
+    """A cell as staged text: text as it is; None as ''; a number, yes/no or date tagged with its type."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        return TAG + "s" + cell if cell.startswith(TAG) else cell
+    if isinstance(cell, bool):
+        return TAG + ("b1" if cell else "b0")
+    if isinstance(cell, int):
+        return TAG + "i" + str(cell)
+    if isinstance(cell, float):
+        return TAG + "f" + repr(cell)
+    if isinstance(cell, datetime):
+        return TAG + "d" + cell.isoformat()
+    return str(cell)
+
+
+def cell_of(text: str) -> object:
+    """The cell a staged text stands for (see `staged_text`)."""
+    if not text.startswith(TAG):
+        return text
+    kind, body = text[1], text[2:]
+    if kind == "b":
+        return body == "1"
+    return _TYPES[kind](body)
+
+
+def stage(con: duckdb.DuckDBPyConnection, extract: Extract, columns: list[str]) -> Staged:
+    """Stage `columns` of the extract's rows (with its reader's errors)."""
+    names = {column: f"c{i}" for i, column in enumerate(columns, start=1)}
+    table = new_name("staged")
+    plain = getattr(extract, "plain", None)
+    if plain is not None:
+        try:
+            errors = _stage_plain(con, plain, extract.header, names, table)
+            return Staged(table, names, int(rows(con, COUNT_ROWS.format(table=table))[0][0]), errors)
+        except duckdb.Error:
+            run(con, f"DROP TABLE IF EXISTS {table}")   # DuckDB could not read it: the Python reader does
+    _stage_rows(con, extract, names, table)
+    return Staged(table, names, len(extract.rows), list(extract.errors))
+
+
+def _stage_rows(con: duckdb.DuckDBPyConnection, extract: Extract, names: dict[str, str], table: str) -> None:
+    frame = pd.DataFrame({"row": pd.array([raw.row for raw in extract.rows], dtype="Int64"),
+                          **{name: [staged_text(raw.values.get(column)) for raw in extract.rows]
+                             for column, name in names.items()}})
+    frame = frame.astype({name: "object" for name in names.values()})
+    view = new_name("frame")
+    con.register(view, frame)
+    try:
+        casts = ", ".join(f"{name}::VARCHAR AS {name}" for name in names.values())
+        run(con, f"CREATE TEMP TABLE {table} AS SELECT row::INTEGER AS row{', ' if casts else ''}{casts} FROM {view}")
+    finally:
+        con.unregister(view)
+
+
+def _stage_plain(con: duckdb.DuckDBPyConnection, plain: PlainCsv, header: list[str], names: dict[str, str],
+                 table: str) -> list[RowError]:
+    """Read a plain CSV with DuckDB: every line a row; blank lines left out, and lines of the wrong width too
+    (as the reader's errors, in its words)."""
+    lines = new_name("lines")
+    position = {column: index for index, column in enumerate(header, start=1)}
+    cells = "".join(f", cells[{position[column]}] AS {name}" for column, name in names.items())
+    try:
+        run(con, READ_LINES.format(lines=lines), [str(plain.path), LINE_READER_DELIMITER, MAX_LINE_BYTES])
+        run(con, SPLIT_LINES.format(table=table, lines=lines, cells=cells),
+            {"delimiter": plain.delimiter})
+        odd = rows(con, ODD_LINES.format(table=table, lines=lines), [len(header)])
+    finally:
+        run(con, f"DROP TABLE IF EXISTS {lines}")
+    errors = []
+    for row, line in odd:
+        error = width_problem_of(row, [cell.strip() for cell in line.split(plain.delimiter)], len(header))
+        if error is not None:
+            errors.append(error)
+    if errors:
+        run(con, DROP_ROWS.format(table=table), [[error.row for error in errors]])
+    run(con, DROP_WIDTH.format(table=table))
+    return errors
