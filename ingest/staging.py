@@ -1,7 +1,8 @@
 """The raw cells of one extract in a DuckDB table, as text: what set-wise validation (ingest/validate.py) reads.
 
 A plain CSV file (ingest/tabular.py `PlainCsv`: UTF-8, no quote, one line ending) is read by DuckDB itself:
-each line one row, split on the delimiter, its number the line's. Every other extract (CSV files with
+each line one row, split on the delimiter, its number the line's; when a cell turns out to start or end
+with white space (which the Python reader trims), the file is read in Python after all. Every other extract (CSV files with
 quotes or other encodings, XLSX, feeds, HSDS, forms) is read in Python first and its rows copied in. Cells
 keep what the reader gave: text as text; a number, yes/no or date of a spreadsheet or feed is tagged
 (`staged_text`), and `cell_of` gives the Python value back, so one rule set sees the same value either way.
@@ -9,7 +10,7 @@ keep what the reader gave: text as text; a number, yes/no or date of a spreadshe
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
@@ -37,12 +38,13 @@ WHERE s.width <> ? ORDER BY s.row"""
 DROP_ROWS = "DELETE FROM {table} WHERE row IN (SELECT unnest(?::INTEGER[]))"
 DROP_WIDTH = "ALTER TABLE {table} DROP COLUMN width"
 COUNT_ROWS = "SELECT count(*) FROM {table}"
+DISTINCT = "SELECT DISTINCT {column} FROM {table}"
 LINE_READER_DELIMITER = "\x01"   # never in a plain CSV: DuckDB hands over each line whole
 MAX_LINE_BYTES = 64 * 1024 * 1024
 _names = itertools.count(1)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Staged:
     """An extract's rows in `table` (column `row`, then one VARCHAR column per name in `columns`)."""
 
@@ -50,6 +52,14 @@ class Staged:
     columns: dict[str, str]          # header column -> column of `table`
     rows: int                        # rows staged (blank lines and unreadable lines left out)
     errors: list[RowError]           # the reader's row errors
+    _distinct: dict[str, list[str]] = field(default_factory=dict)
+
+    def distinct(self, con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
+        """The distinct staged texts of a header column (read once)."""
+        if column not in self._distinct:
+            self._distinct[column] = [text for (text,) in rows(con, DISTINCT.format(column=self.columns[column],
+                                                                                      table=self.table))]
+        return self._distinct[column]
 
 
 def new_name(prefix: str) -> str:
@@ -92,9 +102,12 @@ def stage(con: duckdb.DuckDBPyConnection, extract: Extract, columns: list[str]) 
     if plain is not None:
         try:
             errors = _stage_plain(con, plain, extract.header, names, table)
-            return Staged(table, names, int(rows(con, COUNT_ROWS.format(table=table))[0][0]), errors)
+            staged = Staged(table, names, int(rows(con, COUNT_ROWS.format(table=table))[0][0]), errors)
+            if not any(text != text.strip() for column in names for text in staged.distinct(con, column)):
+                return staged
         except duckdb.Error:
-            run(con, f"DROP TABLE IF EXISTS {table}")   # DuckDB could not read it: the Python reader does
+            pass   # DuckDB could not read it
+        run(con, f"DROP TABLE IF EXISTS {table}")   # or a cell needs trimming: the Python reader reads it
     _stage_rows(con, extract, names, table)
     return Staged(table, names, len(extract.rows), list(extract.errors))
 
@@ -127,12 +140,15 @@ def _stage_plain(con: duckdb.DuckDBPyConnection, plain: PlainCsv, header: list[s
         odd = rows(con, ODD_LINES.format(table=table, lines=lines), [len(header)])
     finally:
         run(con, f"DROP TABLE IF EXISTS {lines}")
-    errors = []
+    errors, blank = [], []
     for row, line in odd:
-        error = width_problem_of(row, [cell.strip() for cell in line.split(plain.delimiter)], len(header))
+        cells = [cell.strip() for cell in line.split(plain.delimiter)]
+        error = width_problem_of(row, cells, len(header)) if any(cells) else None
         if error is not None:
             errors.append(error)
-    if errors:
-        run(con, DROP_ROWS.format(table=table), [[error.row for error in errors]])
+        elif not any(cells):
+            blank.append(row)
+    if errors or blank:
+        run(con, DROP_ROWS.format(table=table), [[error.row for error in errors] + blank])
     run(con, DROP_WIDTH.format(table=table))
     return errors

@@ -92,17 +92,14 @@ def read_tabular(path: Path, max_bytes: int = MAX_BYTES, encoding: str = AUTO_EN
 # --- plain CSV: what DuckDB reads exactly as this module does --------------------------------------
 
 _PLAIN_CHUNK = 16 * 1024 * 1024
-_ASCII_SPACES = b"\t\x0b\x0c\x1c\x1d\x1e\x1f "   # what str.strip() removes, line ends aside
-_WIDE_SPACES = tuple(ch.encode() for ch in "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
-                     "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _NOT_PLAIN = (b'"', b"\x00", b"\x01")
 
 
 @dataclass(frozen=True)
 class PlainCsv:
     """A CSV file in which every line is one record split on `delimiter` (ingest/staging.py reads it with
-    DuckDB): UTF-8, no quote character, one kind of line end, no cell starting or ending with white space,
-    its header (`header`, trimmed cells) on the first line."""
+    DuckDB): UTF-8, no quote character, one kind of line end, its header (`header`, trimmed cells) on the
+    first line. (Whether a cell needs trimming is seen once it is staged.)"""
 
     path: Path
     delimiter: str
@@ -155,42 +152,31 @@ def plain_csv(path: Path) -> PlainCsv | None:
         if not any(header):
             return None
         handle.seek(0)
-        return PlainCsv(path, delimiter, header) if _plain_bytes(handle, delimiter.encode()) else None
+        return PlainCsv(path, delimiter, header) if _plain_bytes(handle) else None
 
 
-def _plain_bytes(handle: io.BufferedReader, delimiter: bytes) -> bool:
+def _plain_bytes(handle: io.BufferedReader) -> bool:
     """Whether the bytes from `handle` meet PlainCsv's terms (read in chunks: memory stays flat)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    tail, line_feeds, returns, pairs = b"\n", 0, 0, 0
+    tail, line_feeds, returns, pairs = b"", 0, 0, 0
     while chunk := handle.read(_PLAIN_CHUNK):
         if any(mark in chunk for mark in _NOT_PLAIN):
             return False
-        joined = tail + chunk
         if not chunk.isascii():
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 return False
-            if any(space in joined for space in _WIDE_SPACES):
-                return False
-        if any(_space_at_edge(joined, bytes([space]), delimiter) for space in _ASCII_SPACES if space in chunk):
-            return False
-        line_feeds, returns, pairs = line_feeds + chunk.count(b"\n"), returns + chunk.count(b"\r"), \
-            pairs + joined.count(b"\r\n") - tail.count(b"\r\n")
-        tail = joined[-2:]
+        line_feeds += chunk.count(b"\n")
+        if returns or b"\r" in chunk:
+            returns += chunk.count(b"\r")
+            pairs += chunk.count(b"\r\n") + (tail == b"\r" and chunk.startswith(b"\n"))
+        tail = chunk[-1:]
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
-    if tail[-1:] in tuple(bytes([space]) for space in _ASCII_SPACES):
-        return False
     return returns == 0 or returns == pairs == line_feeds
-
-
-def _space_at_edge(data: bytes, space: bytes, delimiter: bytes) -> bool:
-    """Whether a white-space byte starts or ends a cell in `data` (which starts after a line end)."""
-    return any(edge in data for edge in (space + delimiter, delimiter + space, space + b"\n", b"\n" + space,
-                                         space + b"\r"))
 
 
 def width_problem_of(row: int, cells: list[str], width: int) -> RowError | None:

@@ -141,6 +141,9 @@ PLAIN_FILES = {
     "comma": b"a,b,c\n1,2,3\n",
     "tabs": b"a\tb\tc\n1\t2\t3\n",
     "utf-8 text": "a;b;c\nÅse;Zoë;ñ\n".encode(),
+    "spaces at cell edges (read in Python after all)": b"a;b;c\n1 ;2;3\n4; 5;6\n",
+    "a no-break space at an edge": "a;b;c\n1\u00a0;2;3\n".encode(),
+    "white space only lines": b"a;b;c\n   \n1;2;3\n ; ; \n",
 }
 
 
@@ -163,9 +166,6 @@ def test_duckdb_reads_a_plain_csv_as_the_python_reader_does(tmp_path: Path, cont
 
 NOT_PLAIN = {
     "quoted": b'a;b\n"1";2\n',
-    "space at a cell's edge": b"a;b\n1 ;2\n",
-    "space at a line's start": b"a;b\n 1;2\n",
-    "no-break space": "a;b\n1\u00a0;2\n".encode(),
     "windows-1252": "a;b\nZoë;2\n".encode("cp1252"),
     "mixed line ends": b"a;b\r\n1;2\n3;4\r\n",
     "old mac line ends": b"a;b\r1;2\r",
