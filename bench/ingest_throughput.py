@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/ingest_throughput.py WORK_DIR [--rows 1000000] [--sources 500]
 
-Prints JSON with rows/s of the whole pipeline (parse, validate, load) on one canonical CSV, the floor
-(read_csv of the same file into a table), their ratio, the peak memory of the ingest (this process), and
-the seconds for one cycle of `--sources` small sources (files and loopback feeds).
+Prints JSON with rows/s of the whole pipeline (parse, validate, load) on a clean canonical CSV of `--rows`
+rows and on one of a fifth of that with 5% bad rows (every 20th row has one of several errors), each
+against the floor (read_csv of the same file into a table) and their ratio; the peak memory of each
+ingest (run in a process of its own, so that nothing else counts); and the seconds for one cycle of
+`--sources` small sources (files and loopback feeds).
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import argparse
 import json
 import resource
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -31,16 +35,30 @@ HEADER = ("service_id,service_name,provider_name,care_type,target_groups,service
 MUNICIPALITIES = ("GM0014", "GM0034", "GM0363", "GM0344", "GM0599", "GM0518", "GM0772", "GM0935")
 
 
-def write_csv(path: Path, rows: int, services: int = 2000) -> None:
+BAD_CELLS = (  # (column index, value): each makes a row an error of its own kind
+    (8, "1,5"), (3, "onbekende zorg"), (9, "25"), (1, ""), (6, "31-02-2025 10:00"), (5, "Nergenshuizen"),
+    (11, "4000"), (12, "x"))
+
+
+def write_csv(path: Path, rows: int, services: int = 2000, bad_every: int = 0) -> int:
+    """A canonical CSV of `rows` rows; with `bad_every`, every so many rows has one of BAD_CELLS. Returns the
+    number of rows that should load."""
     start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    bad = 0
     with path.open("w", encoding="utf-8") as out:
         out.write(HEADER + "\n")
         for i in range(rows):
             s = i % services
             moment = (start + timedelta(minutes=30 * (i // services))).isoformat()
-            out.write(f"B{s:05d},Dienst {s},Aanbieder {s % 97},shelter,adult_victim;child,"
-                      f"{MUNICIPALITIES[s % len(MUNICIPALITIES)]},{moment},place,20,{i % 20},{i % 7},{i % 30},"
-                      f"{i % 90}\n")
+            cells = [f"B{s:05d}", f"Dienst {s}", f"Aanbieder {s % 97}", "shelter", "adult_victim;child",
+                     MUNICIPALITIES[s % len(MUNICIPALITIES)], moment, "place", "20", str(i % 20), str(i % 7),
+                     str(i % 30), str(i % 90)]
+            if bad_every and i % bad_every == bad_every - 1:
+                column, value = BAD_CELLS[(i // bad_every) % len(BAD_CELLS)]
+                cells[column] = value
+                bad += 1
+            out.write(",".join(cells) + "\n")
+    return rows - bad
 
 
 def floor_read_csv(path: Path) -> float:
@@ -109,27 +127,55 @@ def cycle(work: Path, count: int) -> float:
     return elapsed
 
 
+def measured(work: Path, rows: int, bad_every: int = 0) -> dict:
+    """One file through the floor and the pipeline, each in a process of its own (its peak memory its own)."""
+    work.mkdir(parents=True)
+    csv_path = work / "canonical.csv"
+    expected = write_csv(csv_path, rows, bad_every=bad_every)
+    floor = _child("floor", csv_path)
+    ingest = _child("pipeline", csv_path)
+    if ingest["loaded"] != expected:
+        raise SystemExit(f"pipeline loaded {ingest['loaded']} of {expected} rows")
+    return {"rows": rows, "loaded": ingest["loaded"], "pipeline_seconds": ingest["seconds"],
+            "pipeline_rows_per_s": rows / ingest["seconds"], "read_csv_seconds": floor["seconds"],
+            "read_csv_rows_per_s": rows / floor["seconds"], "ratio_to_read_csv": floor["seconds"] / ingest["seconds"],
+            "ingest_peak_mb": ingest["peak_mb"]}
+
+
+def _child(step: str, csv_path: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, str(csv_path.parent), "--step", step], check=True,
+                         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _step(step: str, work: Path) -> None:
+    """The child's part: one measurement on work/canonical.csv, printed as JSON."""
+    csv_path = work / "canonical.csv"
+    if step == "floor":
+        figures = {"seconds": floor_read_csv(csv_path)}
+    else:
+        seconds, loaded = pipeline(work, csv_path)
+        figures = {"seconds": seconds, "loaded": loaded}
+    figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(figures))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("work", type=Path)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sources", type=int, default=500)
+    parser.add_argument("--step", choices=("floor", "pipeline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work.resolve()
+    if args.step:
+        _step(args.step, work)
+        return
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    csv_path = work / "canonical.csv"
-    write_csv(csv_path, args.rows)
-    floor = floor_read_csv(csv_path)
-    seconds, loaded = pipeline(work, csv_path)
-    if loaded != args.rows:
-        raise SystemExit(f"pipeline loaded {loaded} of {args.rows} rows")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    clean = measured(work / "clean", args.rows)
+    with_errors = measured(work / "with-errors", args.rows // 5, bad_every=20)
     cycle_seconds = cycle(work, args.sources)
-    print(json.dumps({"rows": args.rows, "loaded": loaded, "pipeline_seconds": seconds,
-                      "pipeline_rows_per_s": loaded / seconds, "read_csv_seconds": floor,
-                      "read_csv_rows_per_s": args.rows / floor, "ratio_to_read_csv": floor / seconds,
-                      "ingest_peak_mb": peak_mb, "sources": args.sources, "cycle_seconds": cycle_seconds}))
+    print(json.dumps({**clean, "with_errors": with_errors, "sources": args.sources, "cycle_seconds": cycle_seconds}))
 
 
 if __name__ == "__main__":

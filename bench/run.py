@@ -19,7 +19,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-BUDGETS = {"callback_p95_ms": 50, "callback_vs_sql": 2.0, "ingest_vs_read_csv": 0.40, "cycle_s": 60,
+BUDGETS = {"callback_p95_ms": 50, "callback_vs_sql": 2.0, "ingest_vs_read_csv": 0.40,
+           "ingest_with_errors_vs_read_csv": 0.25, "ingest_peak_mb": 500, "cycle_s": 60,
            "worker_mb": 400, "page_ready_s": 1.5, "form_to_dashboard_s": 60, "render_p95_ms": 600}
 
 
@@ -87,9 +88,13 @@ def markdown(result: dict) -> str:
               f"| ingest of {ingest['rows']:,} CSV rows (parse, validate, load) | "
               f"{ingest['pipeline_rows_per_s']:,.0f} rows/s = {ingest['ratio_to_read_csv']:.1%} of read_csv "
               f"({ingest['read_csv_rows_per_s']:,.0f} rows/s) | ≥ 40% |",
+              *([f"| ingest of {ingest['with_errors']['rows']:,} CSV rows, 5% of them bad | "
+                 f"{ingest['with_errors']['pipeline_rows_per_s']:,.0f} rows/s = "
+                 f"{ingest['with_errors']['ratio_to_read_csv']:.1%} of read_csv | ≥ 25% |"]
+                if "with_errors" in ingest else []),
               f"| one cycle of {ingest['sources']} small sources | {ingest['cycle_seconds']:.1f} s | ≤ 60 s |",
               f"| peak memory, web worker (all page renders) | {result['callbacks']['worker_peak_mb']:.0f} MB | ≤ 400 MB |",
-              f"| peak memory, ingest (1M-row file) | {ingest['ingest_peak_mb']:.0f} MB | |"]
+              f"| peak memory, ingest ({ingest['rows']:,}-row file) | {ingest['ingest_peak_mb']:.0f} MB | ≤ 500 MB |"]
     if "load" in result:
         load = result["load"]
         lines.append(f"| page renders under load ({load['users']} users, {load['seconds']:.0f} s, "

@@ -1,10 +1,10 @@
 """What a field's cells mean, worked out once per distinct cell (or combination of cells) of a staged file.
 
 A field's value comes from its column, the first non-empty of its fallback columns, or a template filled
-from several (ingest/rules.py). For every distinct combination of those cells in the file, `FieldLookup`
+from several (ingest/rules.py). For every distinct combination of those cells in the file, `cell_outcome`
 applies the source's rules in Python, once: the empty words and `means` words, the check for characters
 that do not belong in text and for a citizen service number, and the field's parser. The outcome is a row
-of a lookup table (`LOOKUP_COLUMNS`) that the set-wise row rules (ingest/row_checks.py) join to every row
+of the lookup table (`LOOKUP_COLUMNS`, one table for all fields) that the set-wise row rules (ingest/row_checks.py) join to every row
 holding that combination. Values travel as text (`encoded`) and are turned into their SQL type once per
 lookup row (`decoded`).
 """
@@ -27,17 +27,18 @@ from .staging import Staged, cell_of, new_name
 from .values import ValueProblem, as_text
 
 EMPTY, GIVEN, PROBLEM, LEFT_OUT = 0, 1, 2, 3   # a field's state in a row
+BSN = -1   # not a state: marks the fields with a cell holding a BSN (see `build_lookups`)
 TEXT_CONTROLS = "\t\n\r"  # the only control characters a cell may hold (line breaks in a quoted cell)
 SHOWN_VALUE = 200
 LIST_SEP, PAIR_SEP = "\x1f", "\x1e"
-LOOKUP_COLUMNS = ("id", "state", "means", "label", "shown", "nl", "en", "bsn", "v", "addr", "slug")
+LOOKUP_COLUMNS = ("id", "state", "means", "label", "shown", "nl", "en", "bsn", "kind", "v", "addr", "slug")
 SQL_TYPES = {"int": "BIGINT", "text": "VARCHAR", "code": "VARCHAR", "datetime": "TIMESTAMPTZ", "bool": "BOOLEAN",
              "texts": "VARCHAR[]", "codes": "VARCHAR[]", "area": "STRUCT(area_level VARCHAR, area_code VARCHAR)[]"}
-CREATE_LOOKUP = """
+CREATE_LOOKUPS = """
 CREATE TEMP TABLE {table} AS
-SELECT {keys}id::INTEGER AS id, state::TINYINT AS state, means::VARCHAR AS means, label::VARCHAR AS label,
-       shown::VARCHAR AS shown, nl::VARCHAR AS nl, en::VARCHAR AS en, bsn::BOOLEAN AS bsn,
-       {value} AS value, addr::BOOLEAN AS addr, slug::VARCHAR AS slug
+SELECT field::INTEGER AS field, {keys}id::INTEGER AS id, state::TINYINT AS state, means::VARCHAR AS means,
+       label::VARCHAR AS label, shown::VARCHAR AS shown, nl::VARCHAR AS nl, en::VARCHAR AS en, bsn::BOOLEAN AS bsn,
+       {values}addr::BOOLEAN AS addr, slug::VARCHAR AS slug
 FROM {frame}"""
 
 
@@ -122,35 +123,53 @@ def character_error(row: int, column: str, cell: str, position: int, code: str) 
                     "remove it and send the row again")
 
 
-def build_lookup(con: duckdb.DuckDBPyConnection, staged: Staged, name: str, source: FieldSource, rules: SourceRules,
-                 parse: Callable[[object], Any], slug: Callable[[str], str]) -> tuple[str, list[str]]:
-    """The lookup table of field `name` over the distinct cells of its columns; (table, its key columns)."""
-    keys = [staged.columns[column] for column in source.columns]
-    kind = FIELD_BY_NAME[name].kind
+def build_lookups(con: duckdb.DuckDBPyConnection, staged: Staged, sources: dict[str, FieldSource],
+                  rules: SourceRules, parsers: dict[str, Callable[[object], Any]], slug: Callable[[str], str]
+                  ) -> tuple[str, dict[str, list[str]], dict[int, set[str]]]:
+    """One lookup table for every field of `sources` over the distinct cells of its columns (column `field`:
+    the field's position in `sources`); returns the table, each field's key columns, and per state the fields
+    that have a cell in it (with "bsn" for those holding a BSN)."""
+    width = max((len(source.columns) for source in sources.values()), default=0)
+    key_names = [f"k{i}" for i in range(1, width + 1)]
+    selects = []
+    for index, source in enumerate(sources.values()):
+        keys = [staged.columns[column] for column in source.columns]
+        padded = keys + ["NULL"] * (width - len(keys))
+        selects.append(f"SELECT {index} AS field, {', '.join(padded)} FROM (SELECT DISTINCT {', '.join(keys)} "
+                       f"FROM {staged.table})")
+    names = list(sources)
     records = []
-    for number, key in enumerate(rows(con, f"SELECT DISTINCT {', '.join(keys)} FROM {staged.table}"), start=1):
-        outcome = cell_outcome(name, source, {c: cell_of(text) for c, text in zip(source.columns, key)}, rules, parse)
-        problem = outcome.problem
-        value = outcome.value
-        records.append((*key, number, outcome.state, outcome.means, problem.column if problem else None,
+    seen: dict[int, set[str]] = {}
+    for number, (index, *key) in enumerate(rows(con, " UNION ALL ".join(selects)) if selects else [], start=1):
+        name = names[index]
+        source = sources[name]
+        cells = {column: cell_of(text) for column, text in zip(source.columns, key)}
+        outcome = cell_outcome(name, source, cells, rules, parsers[name])
+        seen.setdefault(outcome.state, set()).add(name)
+        if outcome.bsn:
+            seen.setdefault(BSN, set()).add(name)
+        problem, value = outcome.problem, outcome.value
+        kind = FIELD_BY_NAME[name].kind
+        records.append((index, *key, number, outcome.state, outcome.means, problem.column if problem else None,
                         problem.value if problem else None, problem.nl if problem else None,
-                        problem.en if problem else None, outcome.bsn, encoded(kind, value),
+                        problem.en if problem else None, outcome.bsn, kind, encoded(kind, value),
                         has_address(value), slug(value) if name == "provider_name" and value else None))
-    key_names = [f"k{i}" for i in range(1, len(keys) + 1)]
-    frame = pd.DataFrame(records, columns=[*key_names, *LOOKUP_COLUMNS], dtype="object")
-    table, view = new_name(f"lookup_{name}"), new_name("frame")
+    frame = pd.DataFrame(records, columns=["field", *key_names, *LOOKUP_COLUMNS], dtype="object")
+    kinds = sorted({FIELD_BY_NAME[name].kind for name in sources})
+    typed = "".join(f"CASE WHEN kind = $kind_{kind} THEN {decoded(kind, 'v::VARCHAR')} END AS v_{kind}, "
+                    for kind in kinds)
+    table, view = new_name("lookups"), new_name("frame")
     con.register(view, frame)
     try:
-        run(con, CREATE_LOOKUP.format(table=table, frame=view, value=decoded(kind, "v::VARCHAR"),
-                                      keys="".join(f"{k}::VARCHAR AS {k}, " for k in key_names)))
+        run(con, CREATE_LOOKUPS.format(table=table, frame=view, values=typed,
+                                       keys="".join(f"{k}::VARCHAR AS {k}, " for k in key_names)),
+            {f"kind_{kind}": kind for kind in kinds})
     finally:
         con.unregister(view)
-    return table, key_names
+    return table, {name: key_names[:len(source.columns)] for name, source in sources.items()}, seen
 
 
 def column_flags(con: duckdb.DuckDBPyConnection, staged: Staged, columns: list[str],
                  test: Callable[[object], bool]) -> list[str]:
     """The columns in which some staged cell passes `test` (each distinct cell tested once)."""
-    return [column for column in columns
-            if any(test(cell_of(text)) for (text,) in rows(con, f"SELECT DISTINCT {staged.columns[column]} "
-                                                                f"FROM {staged.table}"))]
+    return [column for column in columns if any(test(cell_of(text)) for text in staged.distinct(con, column))]

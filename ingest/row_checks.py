@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cell_lookups import GIVEN, LEFT_OUT, PROBLEM, decoded
+from .cell_lookups import GIVEN, LEFT_OUT, PROBLEM, SQL_TYPES, decoded
 from .fields import FIELD_BY_NAME, FIELDS, REQUIRED
 from .privacy import address_error
 
@@ -22,14 +22,14 @@ coalesce(provider_id, provider_name__slug) AS provider_id,
 coalesce(status, CASE WHEN available IS NULL THEN 'unknown' WHEN available > 0 THEN 'open' ELSE 'full' END) AS status,
 coalesce(whole_family, false) AS whole_family, coalesce(languages, []) AS languages,
 coalesce(violence_profiles, []) AS violence_profiles"""
-FILTERED = "SELECT count(*) FROM {values} WHERE NOT keep"
-LEFT_OUT_COUNT = "SELECT {counts} FROM {values} WHERE keep"
+COUNTS = """
+SELECT count(*) FILTER (WHERE NOT keep), count(*) FILTER (WHERE loadable), {left_out} FROM {values}"""
 MASKED = """
-SELECT DISTINCT l.label FROM {values} AS v JOIN {lookup} AS l ON l.id = v."{name}__id"
+SELECT DISTINCT l.label FROM {values} AS v JOIN {lookups} AS l ON l.id = v."{name}__id"
 WHERE v.keep AND v."{name}__state" = {problem} AND l.bsn"""
 VALUE_PROBLEMS = """
 SELECT v.row, 1 AS phase, {seq} AS seq, l.label, l.shown, l.nl, l.en FROM {values} AS v
-JOIN {lookup} AS l ON l.id = v."{name}__id" WHERE v.keep AND v."{name}__state" = {problem}"""
+JOIN {lookups} AS l ON l.id = v."{name}__id" WHERE v.keep AND v."{name}__state" = {problem}"""
 IMPLIED_PROBLEMS = """
 SELECT v.row, 1 AS phase, 1000 + v."{name}__imp_order", i.column_name, i.shown, i.nl, i.en FROM {values} AS v
 JOIN {implied} AS i ON i.id = v."{name}__imp" WHERE v.keep AND NOT i.ok AND {not_given}"""
@@ -108,7 +108,8 @@ class Plan:
 
     staged: str
     columns: dict[str, str]                         # header column -> staged column
-    sources: dict[str, tuple[tuple[str, ...], str, list[str]]]   # field -> (its columns, lookup, lookup keys)
+    lookups: str                                    # the lookup table (ingest/cell_lookups.py)
+    sources: dict[str, tuple[tuple[str, ...], list[str]]]   # field -> (its columns, its keys in `lookups`)
     empty: dict[str, Constant]                      # field -> its value when the row gives none
     implied: dict[str, list[Implied]]               # field -> what words imply for it, in the sources' order
     keep: tuple[tuple[str, ...], str, list[str]] | None   # the filters' columns, lookup, keys
@@ -119,12 +120,16 @@ def values_sql(plan: Plan, values: str) -> tuple[str, dict[str, Any]]:
     docstring), `F__state`/`F__id` per source field and `X__imp`/`X__imp_order` per implied field."""
     p = Params()
     joins, inner = [], ["r.row"]
-    for index, (name, (columns, lookup, keys)) in enumerate(plan.sources.items()):
+    for index, (name, (columns, keys)) in enumerate(plan.sources.items()):
         alias = f"l{index}"
         on = " AND ".join(f"{alias}.{key} = r.{plan.columns[column]}" for key, column in zip(keys, columns))
-        joins.append(f"JOIN {lookup} AS {alias} ON {on}")
-        inner += [f'{alias}.state AS "{name}__state"', f'{alias}.id AS "{name}__id"', f'{alias}.means AS "{name}__means"',
-                  f'{alias}.value AS "{name}__v"', f'{alias}.addr AS "{name}__addr"', f'{alias}.slug AS "{name}__slug"']
+        joins.append(f"JOIN {plan.lookups} AS {alias} ON {alias}.field = {index} AND {on}")
+        inner += [f'{alias}.state AS "{name}__state"', f'{alias}.id AS "{name}__id"',
+                  f'{alias}.v_{FIELD_BY_NAME[name].kind} AS "{name}__v"']
+        inner += [f'{alias}.means AS "{name}__means"'] if any(i.source == name for found in plan.implied.values()
+                                                              for i in found) else []
+        inner += [f'{alias}.addr AS "{name}__addr"'] if name in TEXT_FIELDS else []
+        inner += [f'{alias}.slug AS "{name}__slug"'] if name == "provider_name" else []
     if plan.keep is not None:
         columns, lookup, keys = plan.keep
         on = " AND ".join(f"kf.{key} = r.{plan.columns[column]}" for key, column in zip(keys, columns))
@@ -168,10 +173,10 @@ def _final(plan: Plan, name: str, part: str, p: Params) -> str:
 
     def constant(c: Constant) -> str:
         if part == "v":
-            return decoded(kind, f"{p(c.value)}::VARCHAR")
+            return decoded(kind, f"{p(c.value)}::VARCHAR") if c.value is not None else f"NULL::{SQL_TYPES[kind]}"
         if part == "addr":
-            return f"{p(c.addr)}::BOOLEAN"
-        return f"{p(c.slug)}::VARCHAR"
+            return "true" if c.addr else "false"
+        return f"{p(c.slug)}::VARCHAR" if c.slug is not None else "NULL::VARCHAR"
 
     cases = []
     if name in plan.sources:
@@ -182,39 +187,39 @@ def _final(plan: Plan, name: str, part: str, p: Params) -> str:
 
 
 def checks_sql(where: dict[str, str], values: str, problems: str) -> tuple[str, dict[str, Any]]:
-    """INSERT the problems of the rules between fields, for the kept rows whose values are all well formed."""
+    """INSERT the problems of the rules between fields, for the kept rows whose values are all well formed
+    (one pass: each rule gives a problem or NULL, in the order the rules are listed)."""
     p = Params()
     label = lambda name: p(where.get(name, name))  # noqa: E731
-    parts = []
-    for seq, name in enumerate(REQUIRED):
+    rules = []   # (condition, column, value, nl, en) as SQL
+    for name in REQUIRED:
         empty = f"{name} IS NULL" + (f" OR len({name}) = 0" if FIELD_BY_NAME[name].kind in LIST_KINDS else "")
         column = label(name)
-        parts.append(f"SELECT row, {seq} AS seq, {column} AS c, '' AS v, {column} || ': verplicht veld is leeg' AS nl, "
-                     f"{column} || ': required field is empty' AS en FROM {values} WHERE {empty}")
-    parts.append(
-        f"SELECT row, 100, {label('available')}, available::VARCHAR, 'beschikbaar (' || available::VARCHAR || ') is "
-        "groter dan maximum (' || maximum::VARCHAR || ')', 'available (' || available::VARCHAR || ') is greater than "
-        f"maximum (' || maximum::VARCHAR || ')' FROM {values} WHERE available > maximum")
-    parts.append(
-        f"SELECT row, 101, {label('age_min')}, age_min::VARCHAR, 'leeftijd_min (' || age_min::VARCHAR || ') is "
-        "groter dan leeftijd_max (' || age_max::VARCHAR || ')', 'age_min (' || age_min::VARCHAR || ') is greater "
-        f"than age_max (' || age_max::VARCHAR || ')' FROM {values} WHERE age_min > age_max")
-    for seq, name in enumerate(("age_min", "age_max"), start=102):
-        parts.append(f"SELECT row, {seq}, {label(name)}, {name}::VARCHAR, '{name} (' || {name}::VARCHAR || ') is meer "
-                     f"dan 120', '{name} (' || {name}::VARCHAR || ') is over 120' FROM {values} WHERE {name} > 120")
-    for seq, name in enumerate(("wait_days_intake", "wait_days_treatment"), start=104):
-        parts.append(f"SELECT row, {seq}, {label(name)}, {name}::VARCHAR, '{name}: ' || {name}::VARCHAR || ' dagen is "
-                     f"meer dan 3650 (10 jaar)', '{name}: ' || {name}::VARCHAR || ' days is more than 3650 (10 years)' "
-                     f"FROM {values} WHERE {name} > 3650")
+        rules.append((empty, column, "''", f"{column} || ': verplicht veld is leeg'",
+                      f"{column} || ': required field is empty'"))
+    rules.append(("available > maximum", label("available"), "available::VARCHAR",
+                  "'beschikbaar (' || available::VARCHAR || ') is groter dan maximum (' || maximum::VARCHAR || ')'",
+                  "'available (' || available::VARCHAR || ') is greater than maximum (' || maximum::VARCHAR || ')'"))
+    rules.append(("age_min > age_max", label("age_min"), "age_min::VARCHAR",
+                  "'leeftijd_min (' || age_min::VARCHAR || ') is groter dan leeftijd_max (' || age_max::VARCHAR || ')'",
+                  "'age_min (' || age_min::VARCHAR || ') is greater than age_max (' || age_max::VARCHAR || ')'"))
+    for name in ("age_min", "age_max"):
+        rules.append((f"{name} > 120", label(name), f"{name}::VARCHAR",
+                      f"'{name} (' || {name}::VARCHAR || ') is meer dan 120'",
+                      f"'{name} (' || {name}::VARCHAR || ') is over 120'"))
+    for name in ("wait_days_intake", "wait_days_treatment"):
+        rules.append((f"{name} > 3650", label(name), f"{name}::VARCHAR",
+                      f"'{name}: ' || {name}::VARCHAR || ' dagen is meer dan 3650 (10 jaar)'",
+                      f"'{name}: ' || {name}::VARCHAR || ' days is more than 3650 (10 years)'"))
     secret = p(list(SECRET_LOCATION_CARE_TYPES))
-    for seq, name in enumerate(TEXT_FIELDS, start=110):
+    for name in TEXT_FIELDS:
         error = address_error(0, where.get(name, name))
-        parts.append(f"SELECT row, {seq}, {p(error.column)}, {p(error.value)}, {p(error.nl)}, {p(error.en)} "
-                     f'FROM {values} WHERE list_contains({secret}, care_type) AND "{name}__addr"')
-    parts.append(
-        f"SELECT row, 200, {label('status')}, status, 'status ''' || status || ''' maar beschikbaar is ' || "
-        "available::VARCHAR || '; welke klopt?', 'status ''' || status || ''' but available is ' || available::VARCHAR "
-        f"|| '; which one is right?' FROM {values} WHERE status IN ('full', 'closed') AND available > 0")
-    union = " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts)
-    return (f"INSERT INTO {problems} SELECT row, 2, seq, c, v, nl, en FROM ({union}) AS q(row, seq, c, v, nl, en) "
-            f"WHERE row IN (SELECT row FROM {values} WHERE loadable)"), p.values
+        rules.append((f'list_contains({secret}, care_type) AND "{name}__addr"', p(error.column), p(error.value),
+                      p(error.nl), p(error.en)))
+    rules.append(("status IN ('full', 'closed') AND available > 0", label("status"), "status",
+                  "'status ''' || status || ''' maar beschikbaar is ' || available::VARCHAR || '; welke klopt?'",
+                  "'status ''' || status || ''' but available is ' || available::VARCHAR || '; which one is right?'"))
+    found = ", ".join(f"CASE WHEN {condition} THEN {{'seq': {seq}, 'c': {column}, 'v': {value}, 'nl': {nl}, "
+                      f"'en': {en}}} END" for seq, (condition, column, value, nl, en) in enumerate(rules))
+    return (f"INSERT INTO {problems} SELECT row, 2, f.seq, f.c, f.v, f.nl, f.en FROM (SELECT row, "
+            f"unnest(list_filter([{found}], lambda x: x IS NOT NULL)) AS f FROM {values} WHERE loadable)"), p.values

@@ -36,9 +36,8 @@ ODD_LINES = """
 SELECT s.row, l.line FROM {table} AS s JOIN {lines} AS l ON l.rowid = s.row - 1
 WHERE s.width <> ? ORDER BY s.row"""
 DROP_ROWS = "DELETE FROM {table} WHERE row IN (SELECT unnest(?::INTEGER[]))"
-DROP_WIDTH = "ALTER TABLE {table} DROP COLUMN width"
 COUNT_ROWS = "SELECT count(*) FROM {table}"
-DISTINCT = "SELECT DISTINCT {column} FROM {table}"
+DISTINCT = "SELECT {index}, {column} FROM (SELECT DISTINCT {column} FROM {table})"
 LINE_READER_DELIMITER = "\x01"   # never in a plain CSV: DuckDB hands over each line whole
 MAX_LINE_BYTES = 64 * 1024 * 1024
 _names = itertools.count(1)
@@ -55,10 +54,13 @@ class Staged:
     _distinct: dict[str, list[str]] = field(default_factory=dict)
 
     def distinct(self, con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
-        """The distinct staged texts of a header column (read once)."""
-        if column not in self._distinct:
-            self._distinct[column] = [text for (text,) in rows(con, DISTINCT.format(column=self.columns[column],
-                                                                                      table=self.table))]
+        """The distinct staged texts of a header column (those of every column read at once, on first use)."""
+        if not self._distinct and self.columns:
+            found: dict[int, list[str]] = {}
+            for index, text in rows(con, " UNION ALL ".join(DISTINCT.format(index=index, column=name, table=self.table)
+                                                            for index, name in enumerate(self.columns.values()))):
+                found.setdefault(index, []).append(text)
+            self._distinct = {column: found.get(index, []) for index, column in enumerate(self.columns)}
         return self._distinct[column]
 
 
@@ -150,5 +152,4 @@ def _stage_plain(con: duckdb.DuckDBPyConnection, plain: PlainCsv, header: list[s
             blank.append(row)
     if errors or blank:
         run(con, DROP_ROWS.format(table=table), [[error.row for error in errors] + blank])
-    run(con, DROP_WIDTH.format(table=table))
     return errors

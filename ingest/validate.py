@@ -25,18 +25,18 @@ import duckdb
 
 import pandas as pd
 
-from queries.db import connect, rows, run, scalar
+from queries.db import connect, rows, run
 
-from .cell_lookups import LEFT_OUT, PROBLEM, build_lookup, column_flags, encoded, has_address
+from .cell_lookups import BSN, LEFT_OUT, PROBLEM, build_lookups, column_flags, encoded, has_address
 from .fields import (CODES, FALSE_WORDS, FIELD_BY_NAME, FIELDS, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED,
                      SCREENED_FIELDS, TRUE_WORDS, VOCABULARY, normalise_header)
 from .places import PlaceIndex, normalise as normalise_name, place_index
 from .privacy import has_bsn, has_street_address, is_address, personal_columns, refuse_personal, withheld
 from .records import Extract, RowError, StructuralError
 from .reference_files import normalise_gemeente_code
-from .row_checks import (ALL_PROBLEMS, DUPLICATES, FILTERED, IMPLIED_PROBLEMS, KEEP_LOADABLE, LEFT_OUT_COUNT, MASKED,
-                         NAME_CLASHES, PROBLEMS_TABLE, SET_ASIDE, VALUE_PROBLEMS, Constant, Implied, Plan, checks_sql,
-                         not_given, values_sql)
+from .row_checks import (ALL_PROBLEMS, COUNTS, DUPLICATES, IMPLIED_PROBLEMS, KEEP_LOADABLE, MASKED, NAME_CLASHES,
+                         PROBLEMS_TABLE, SET_ASIDE, VALUE_PROBLEMS, Constant, Implied, Plan, checks_sql, not_given,
+                         values_sql)
 from .rules import CONVERSIONS, FieldSource, SourceRules, target_problems
 from .staging import Staged, cell_of, new_name, stage
 from .tabular import PlainCsvExtract, TextScan
@@ -53,7 +53,6 @@ SELECT row, service_id, service_name, provider_id, provider_name, care_type, tar
        status, waiting_count, wait_days_intake, wait_days_treatment, framework, age_min, age_max, whole_family,
        languages, violence_profiles, phone, email, website, referral_route
 FROM {records} ORDER BY row"""
-COUNT_RECORDS = "SELECT count(*) FROM {records}"
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -198,16 +197,14 @@ def check_rows(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRu
 def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRules, staged: Staged,
              sources: dict[str, FieldSource], dropped: list[str], parsers: dict[str, Callable[[object], Any]],
              default_values: dict[str, Any], where: dict[str, str], tables: list[str]) -> Checked:
-    lookups = {}
-    for name, source in sources.items():
-        table, keys = build_lookup(con, staged, name, source, rules, parsers[name], _provider_id)
-        tables.append(table)
-        lookups[name] = (source.columns, table, keys)
+    lookups, keys, seen = build_lookups(con, staged, sources, rules, parsers, _provider_id)
+    tables.append(lookups)
     keep = _keep_lookup(con, staged, rules, tables)
     implied, implied_table = _implied(con, sources, rules, parsers, tables)
     empty = {spec.name: _constant(spec.name, default_values[spec.name] if spec.name in default_values else
                                   parsers[spec.name]("") if spec.name in sources else None) for spec in FIELDS}
-    plan = Plan(staged.table, staged.columns, lookups, empty, implied, keep)
+    plan = Plan(staged.table, staged.columns, lookups, {name: (source.columns, keys[name])
+                                                          for name, source in sources.items()}, empty, implied, keep)
     values, problems = new_name("values"), new_name("problems")
     tables += [values, problems]
     _scan_plain(con, extract, staged, sources)
@@ -215,12 +212,12 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
     run(con, f"DROP TABLE {staged.table}")   # all that is left to do is in `values` and the lookups
     tables.remove(staged.table)
     run(con, PROBLEMS_TABLE.format(problems=problems))
-    for seq, name in enumerate(sources):
-        run(con, f"INSERT INTO {problems} " + VALUE_PROBLEMS.format(values=values, lookup=lookups[name][1], name=name,
-                                                                     seq=seq, problem=PROBLEM))
-    for name in implied:
-        run(con, f"INSERT INTO {problems} " + IMPLIED_PROBLEMS.format(values=values, implied=implied_table,
-                                                                       name=name, not_given=not_given(plan, name)))
+    found = [VALUE_PROBLEMS.format(values=values, lookups=lookups, name=name, seq=seq, problem=PROBLEM)
+             for seq, name in enumerate(sources) if name in seen.get(PROBLEM, ())]
+    found += [IMPLIED_PROBLEMS.format(values=values, implied=implied_table, name=name,
+                                      not_given=not_given(plan, name)) for name in implied if implied_table]
+    if found:
+        run(con, f"INSERT INTO {problems} " + " UNION ALL ".join(found))
     run(con, *checks_sql(where, values, problems))
     run(con, SET_ASIDE.format(values=values, problems=problems), [2])
     run(con, DUPLICATES.format(problems=problems, values=values), {"column": where.get("service_id", "service_id")})
@@ -230,16 +227,15 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
     rejected = [withheld(e) if dropped and e.column in (None, *dropped) else e for e in staged.errors]
     rejected += [RowError(*found) for found in rows(con, ALL_PROBLEMS.format(problems=problems))]
     rejected.sort(key=lambda error: (error.row or 0))
-    masked = sorted({label for name in sources for (label,) in rows(
-        con, MASKED.format(values=values, lookup=lookups[name][1], name=name, problem=PROBLEM))})
-    lenient = [name for name in sources if name in rules.lenient]
-    left_out = scalar(con, LEFT_OUT_COUNT.format(values=values, counts=" + ".join(
-        f'count(*) FILTER (WHERE "{name}__state" = {LEFT_OUT})' for name in lenient))) if lenient else 0
-    filtered = int(scalar(con, FILTERED.format(values=values)))
+    masked = sorted({label for (label,) in rows(con, " UNION ".join(
+        MASKED.format(values=values, lookups=lookups, name=name, problem=PROBLEM) for name in seen[BSN]))}) \
+        if BSN in seen else []
+    left_out = " + ".join(f'count(*) FILTER (WHERE keep AND "{name}__state" = {LEFT_OUT})'
+                          for name in seen.get(LEFT_OUT, ())) or "0"
+    filtered, loadable, left_out = rows(con, COUNTS.format(values=values, left_out=left_out))[0]
     run(con, KEEP_LOADABLE.format(values=values))
     run(con, f"DROP TABLE {problems}")
     tables.remove(problems)
-    loadable = int(scalar(con, COUNT_RECORDS.format(records=values)))
     return Checked(con, values, loadable, rejected, dropped, masked, filtered, int(left_out or 0), where,
                    staged.rows + len({e.row for e in staged.errors}), tables)
 
@@ -267,9 +263,10 @@ def _keep_lookup(con: duckdb.DuckDBPyConnection, staged: Staged, rules: SourceRu
 
 
 def _implied(con: duckdb.DuckDBPyConnection, sources: dict[str, FieldSource], rules: SourceRules,
-             parsers: dict[str, Callable[[object], Any]], tables: list[str]) -> tuple[dict[str, list[Implied]], str]:
+             parsers: dict[str, Callable[[object], Any]], tables: list[str]
+             ) -> tuple[dict[str, list[Implied]], str | None]:
     """What each `means` word of a field in this file implies for other fields, parsed once; the outcomes that
-    do not parse are rows of a small table (their problems, as a row states them)."""
+    do not parse are rows of a small table, if there are any (their problems, as a row states them)."""
     implied: dict[str, list[Implied]] = {}
     failed = []
     for index, source in enumerate(sources):
@@ -283,6 +280,8 @@ def _implied(con: duckdb.DuckDBPyConnection, sources: dict[str, FieldSource], ru
                     failed.append((number, name, as_text(raw), f"{name}: {error.nl}", f"{name}: {error.en}"))
                 implied.setdefault(name, []).append(Implied(source, word, number, index * 1000 + position, ok,
                                                                     constant))
+    if not failed:
+        return implied, None
     table, view = new_name("implied"), new_name("frame")
     tables.append(table)
     frame = pd.DataFrame(failed, columns=["id", "column_name", "shown", "nl", "en"], dtype="object")
