@@ -63,6 +63,11 @@ SET_ASIDE = """
 UPDATE {values} SET loadable = false
 WHERE loadable AND row IN (SELECT row FROM {problems} WHERE phase >= ?)"""
 KEEP_LOADABLE = "DELETE FROM {values} WHERE NOT loadable"
+# The values statement joins the staged rows to the lookup table once per field, in the order written (each
+# lookup the small build side); DuckDB's join-order search, misled by the shared table's statistics, took 3-4x
+# as long on 200,000 rows and most of the planning time of a one-row file.
+JOINS_AS_WRITTEN = "SET disabled_optimizers = 'join_order'"
+JOINS_OPTIMISED = "RESET disabled_optimizers"
 PROBLEMS_TABLE = """
 CREATE TEMP TABLE {problems} (row INTEGER, phase INTEGER, seq INTEGER, column_name VARCHAR, value VARCHAR,
                               nl VARCHAR, en VARCHAR)"""

@@ -34,9 +34,9 @@ from .places import PlaceIndex, normalise as normalise_name, place_index
 from .privacy import has_bsn, has_street_address, is_address, personal_columns, refuse_personal, withheld
 from .records import Extract, RowError, StructuralError
 from .reference_files import normalise_gemeente_code
-from .row_checks import (ALL_PROBLEMS, COUNTS, DUPLICATES, IMPLIED_PROBLEMS, KEEP_LOADABLE, MASKED, NAME_CLASHES,
-                         PROBLEMS_TABLE, SET_ASIDE, VALUE_PROBLEMS, Constant, Implied, Plan, checks_sql, not_given,
-                         values_sql)
+from .row_checks import (ALL_PROBLEMS, COUNTS, DUPLICATES, IMPLIED_PROBLEMS, JOINS_AS_WRITTEN, JOINS_OPTIMISED,
+                         KEEP_LOADABLE, MASKED, NAME_CLASHES, PROBLEMS_TABLE, SET_ASIDE, VALUE_PROBLEMS, Constant,
+                         Implied, Plan, checks_sql, not_given, values_sql)
 from .rules import CONVERSIONS, FieldSource, SourceRules, target_problems
 from .staging import Staged, cell_of, new_name, stage
 from .tabular import PlainCsvExtract, TextScan
@@ -208,7 +208,11 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
     values, problems = new_name("values"), new_name("problems")
     tables += [values, problems]
     _scan_plain(con, extract, staged, sources)
-    run(con, *values_sql(plan, values))
+    run(con, JOINS_AS_WRITTEN)
+    try:
+        run(con, *values_sql(plan, values))
+    finally:
+        run(con, JOINS_OPTIMISED)
     run(con, f"DROP TABLE {staged.table}")   # all that is left to do is in `values` and the lookups
     tables.remove(staged.table)
     run(con, PROBLEMS_TABLE.format(problems=problems))
