@@ -177,8 +177,10 @@ def _final(plan: Plan, name: str, part: str, p: Params) -> str:
     kind = FIELD_BY_NAME[name].kind
 
     def constant(c: Constant) -> str:
+        if part == "v" and c.value in (None, ""):   # no value, or an empty list: no parameter to plan around
+            return f"NULL::{SQL_TYPES[kind]}" if c.value is None else decoded(kind, "''")
         if part == "v":
-            return decoded(kind, f"{p(c.value)}::VARCHAR") if c.value is not None else f"NULL::{SQL_TYPES[kind]}"
+            return decoded(kind, f"{p(c.value)}::VARCHAR")
         if part == "addr":
             return "true" if c.addr else "false"
         return f"{p(c.slug)}::VARCHAR" if c.slug is not None else "NULL::VARCHAR"

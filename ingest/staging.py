@@ -5,7 +5,8 @@ each line one row, split on the delimiter, its number the line's; when a cell tu
 with white space (which the Python reader trims), the file is read in Python after all. Every other extract (CSV files with
 quotes or other encodings, XLSX, feeds, HSDS, forms) is read in Python first and its rows copied in. Cells
 keep what the reader gave: text as text; a number, yes/no or date of a spreadsheet or feed is tagged
-(`staged_text`), and `cell_of` gives the Python value back, so one rule set sees the same value either way.
+(`staged_text`), as is text DuckDB cannot hold (a lone surrogate from a feed's JSON), and `cell_of` gives the
+Python value back, so one rule set sees the same value either way.
 """
 from __future__ import annotations
 
@@ -74,6 +75,8 @@ def staged_text(cell: object) -> str:
     if cell is None:
         return ""
     if isinstance(cell, str):
+        if not cell.isascii() and not _encodable(cell):
+            return TAG + "x" + cell.encode("utf-8", "surrogatepass").hex()   # a lone surrogate: kept for its rule
         return TAG + "s" + cell if cell.startswith(TAG) else cell
     if isinstance(cell, bool):
         return TAG + ("b1" if cell else "b0")
@@ -93,7 +96,18 @@ def cell_of(text: str) -> object:
     kind, body = text[1], text[2:]
     if kind == "b":
         return body == "1"
+    if kind == "x":
+        return bytes.fromhex(body).decode("utf-8", "surrogatepass")
     return _TYPES[kind](body)
+
+
+def _encodable(text: str) -> bool:
+    """Whether the text is valid Unicode for DuckDB (no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def stage(con: duckdb.DuckDBPyConnection, extract: Extract, columns: list[str]) -> Staged:
