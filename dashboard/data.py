@@ -18,6 +18,8 @@ from queries.moments import as_of
 from queries.paths import DataPaths
 from queries.publish import Publication
 from queries.reference import region_boundaries
+from queries.shortfall import CopyFacts
+from queries.shortfall import copy_facts as read_copy_facts
 
 MAP_SIMPLIFY_DEGREES = 0.002
 MAP_CACHE_SIZE = 12
@@ -69,6 +71,11 @@ def remembered(publication: Publication, key: tuple, compute: Callable[[], T]) -
         while len(_results) > RESULT_CACHE_SIZE:
             _results.popitem(last=False)
     return value
+
+
+def copy_facts(publication: Publication, cur: duckdb.DuckDBPyConnection) -> CopyFacts:
+    """How the copy's shortfall is read (queries.shortfall.CopyFacts), read once per copy."""
+    return remembered(publication, ("copy_facts",), lambda: read_copy_facts(cur))
 
 
 def boundaries(cur: duckdb.DuckDBPyConnection, publication: Publication, level: str) -> dict:

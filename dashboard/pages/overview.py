@@ -6,7 +6,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.access import allows, current_role, is_public
 from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
-from dashboard.data import boundaries, page_moment, remembered, snapshot
+from dashboard.data import boundaries, copy_facts, page_moment, remembered, snapshot
 from dashboard.figures import MAP_CONFIG, region_map
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import new_search, parse_search
@@ -31,19 +31,20 @@ def layout(**query: str) -> html.Div:
     try:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
-            levels = region_levels(cur)
+            levels = remembered(publication, ("levels",), lambda: region_levels(cur))
             if is_public():
                 only = public_level([l.level for l in levels])
                 levels = [l for l in levels if l.level == only]
             level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
-            combos = reported_combinations(cur)
-            labels = care_labels(cur)
+            combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
+            labels = remembered(publication, ("labels",), lambda: care_labels(cur))
             care_type, target_group = _choose_combination(combos, query)
             moment = page_moment(query.get("at"))
+            copy = copy_facts(publication, cur)
             cells = remembered(publication, ("shortfall", level, moment, care_type, target_group),
-                               lambda: shortfall(cur, level, moment, care_type, target_group))
+                               lambda: shortfall(cur, level, moment, care_type, target_group, copy=copy))
             national = remembered(publication, ("shortfall", "nederland", moment, care_type, target_group),
-                                  lambda: shortfall(cur, "nederland", moment, care_type, target_group))
+                                  lambda: shortfall(cur, "nederland", moment, care_type, target_group, copy=copy))
             collection = boundaries(cur, publication, level)
     except NoPublishedData:
         return frame(lang, "/", None, [empty_state(lang, t("no_published", lang))], query)

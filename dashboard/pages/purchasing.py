@@ -6,7 +6,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (chart_table, day_text, empty_state, figure_number, frame, href, labelled_dropdown,
                                   status_badge)
-from dashboard.data import page_moment, remembered, snapshot
+from dashboard.data import copy_facts, page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import new_search
@@ -30,21 +30,22 @@ def layout(**query: str) -> html.Div:
     try:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
-            levels = region_levels(cur)
+            levels = remembered(publication, ("levels",), lambda: region_levels(cur))
             level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
-            combos = reported_combinations(cur)
-            labels = care_labels(cur)
+            combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
+            labels = remembered(publication, ("labels",), lambda: care_labels(cur))
+            copy = copy_facts(publication, cur)
             care_type = query.get("care_type") if query.get("care_type") in {c for c, _ in combos} else "shelter"
             groups = [g for c, g in combos if c == care_type]
             target_group = query.get("target_group") if query.get("target_group") in groups else groups[0]
             moment = page_moment(query.get("at"))
             cells = remembered(publication, ("shortfall", level, moment, care_type, target_group),
-                               lambda: shortfall(cur, level, moment, care_type, target_group))
+                               lambda: shortfall(cur, level, moment, care_type, target_group, copy=copy))
             region = query.get("region") if query.get("region") in {c.region_code for c in cells} else None
             trend_level, trend_region = (level, region) if region else NATIONAL
             monthly = remembered(publication, ("monthly", trend_level, trend_region, moment, care_type, target_group),
                                  lambda: figures_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type,
-                                                    target_group, only_region=trend_region))
+                                                    target_group, only_region=trend_region, copy=copy))
     except NoPublishedData:
         return frame(lang, "/inkoop", None, [empty_state(lang, t("no_published", lang))], query)
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])

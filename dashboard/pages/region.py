@@ -6,7 +6,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (age_text, chart_table, day_text, empty_state, figure_number, first_rows, frame,
                                   href, labelled_dropdown, status_badge)
-from dashboard.data import page_moment, remembered, snapshot
+from dashboard.data import copy_facts, page_moment, remembered, snapshot
 from dashboard.figures import trend_counts_figure, trend_waits_figure, versus_median_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import with_params
@@ -30,24 +30,27 @@ def layout(region_code: str = "", **query: str) -> html.Div:
     try:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
-            levels = region_levels_of(cur, region_code)
+            levels = remembered(publication, ("levels_of", region_code), lambda: region_levels_of(cur, region_code))
             if not levels:
                 return frame(lang, path, publication, [html.H1(t("unknown_region", lang)), empty_state(lang)],
                              query, demo=demo)
             level, region_name = next(((lv, n) for lv, n in levels if lv == query.get("level")), levels[0])
             moment = page_moment(query.get("at"))
-            labels = care_labels(cur)
-            combos = reported_combinations(cur)
+            labels = remembered(publication, ("labels",), lambda: care_labels(cur))
+            combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
+            copy = copy_facts(publication, cur)
             key = (level, moment, region_code)
             cells = remembered(publication, ("region", *key),
-                               lambda: shortfall(cur, level, moment, region=region_code))
+                               lambda: shortfall(cur, level, moment, region=region_code, copy=copy))
             care_type, target_group = _chosen(cells, combos, query)
             series = remembered(publication, ("trend", *key, care_type, target_group),
-                                lambda: trends(cur, level, region_code, care_type, target_group, moment, TREND_WEEKS))
+                                lambda: trends(cur, level, region_code, care_type, target_group, moment, TREND_WEEKS,
+                                               copy=copy))
             services = remembered(publication, ("services", *key), lambda: search_providers(
                 cur, SearchFilters(level=level, region=region_code), moment))
             gaps = remembered(publication, ("gaps", *key),
-                              lambda: coverage_gaps(cur, level, moment, region=region_code, cells=cells))
+                              lambda: coverage_gaps(cur, level, moment, region=region_code, cells=cells,
+                                                    names=labels, copy=copy))
             signals = remembered(publication, ("signals", *key),
                                  lambda: demand_signals(cur, level, moment, region=region_code))
     except NoPublishedData:
