@@ -15,7 +15,8 @@ from .settings import CHILD_SHARE_OF_15_24
 
 FILL_SHORTFALL = """
 INSERT INTO derived.shortfall
-SELECT $level, $framework, q.*, row_number() OVER (ORDER BY q.at_ts, ct.sort_order, tg.sort_order, q.region_code)
+SELECT q.level, $framework, q.* EXCLUDE (level),
+       row_number() OVER (PARTITION BY q.level ORDER BY q.at_ts, ct.sort_order, tg.sort_order, q.region_code)
 FROM ({shortfall}) AS q
 JOIN care_type AS ct USING (care_type)
 JOIN target_group AS tg USING (target_group)"""
@@ -77,9 +78,8 @@ def _fill_shortfall(con: duckdb.DuckDBPyConnection) -> None:
     sql = FILL_SHORTFALL.format(shortfall=sql_file("shortfall").rstrip().rstrip(";"))
     variants = [(moments + [computed_at], None, None)] + [([computed_at], FRAMEWORK_CARE_TYPE, framework)
                                                           for framework in FRAMEWORKS]
-    for (level,) in rows(con, "SELECT level FROM region_level ORDER BY level"):
-        for times, care_type, framework in variants:
-            run(con, sql, {"level": level, "times": times, "care_type": care_type, "target_group": None,
-                           "framework": framework, "region": None, "only_region": None, "max_window_days": window,
-                           "window_start": elapsed_days_before(min(times), window), "window_end": max(times),
-                           "from_copy": True, "last_figure": computed_at})
+    for times, care_type, framework in variants:
+        run(con, sql, {"level": None, "times": times, "care_type": care_type, "target_group": None,
+                       "framework": framework, "region": None, "only_region": None, "max_window_days": window,
+                       "window_start": elapsed_days_before(min(times), window), "window_end": max(times),
+                       "from_copy": True, "last_figure": computed_at})

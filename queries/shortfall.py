@@ -125,7 +125,7 @@ def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime]
             "window_start": elapsed_days_before(min(live), copy.window_days), "window_end": max(live),
             "from_copy": precomputed and _in_copy(live, copy.last_figure, copy.moments),
             "last_figure": copy.last_figure}))
-    return _cells(sorted(found, key=lambda row: row["at_ts"]), level)
+    return _cells(sorted(found, key=lambda row: row["at_ts"]))
 
 
 def _in_copy(times: list[datetime], last_figure: datetime | None, moments: frozenset[datetime]) -> bool:
@@ -138,7 +138,7 @@ def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(names, values)) for values in result.fetchall()]
 
 
-def _cells(found: list[dict], level: str) -> list[Shortfall]:
+def _cells(found: list[dict]) -> list[Shortfall]:
     """Shortfall cells from the rows of shortfall.sql or shortfall_stored.sql, with status and reasons."""
     cells = []
     for row in found:
@@ -146,8 +146,8 @@ def _cells(found: list[dict], level: str) -> list[Shortfall]:
         verdict = assess(row["services"], row["services_fresh"], row["unmet_now"], row["norm_places"],
                          row["norm_gap"], row["median_wait_intake_days"], row["median_wait_treatment_days"],
                          row["wait_breaches"], row["wait_norm_intake_days"], row["wait_norm_treatment_days"])
-        row["at"] = row.pop("at_ts")
-        cells.append(Shortfall(region_level=level, status=verdict.status, reasons_nl=verdict.reasons_nl,
+        row["at"], row["region_level"] = row.pop("at_ts"), row.pop("level")
+        cells.append(Shortfall(status=verdict.status, reasons_nl=verdict.reasons_nl,
                                reasons_en=verdict.reasons_en, **row))
     return cells
 
