@@ -10,9 +10,11 @@ from typing import Callable, Iterator, TypeVar
 
 import duckdb
 import shapely
+from dash.development.base_component import Component
 from shapely.geometry import mapping, shape
 from shapely.geometry.polygon import orient
 
+from dashboard.access import current_role
 from queries.connection import PublishedReader
 from queries.moments import as_of
 from queries.paths import DataPaths
@@ -71,6 +73,24 @@ def remembered(publication: Publication, key: tuple, compute: Callable[[], T]) -
         while len(_results) > RESULT_CACHE_SIZE:
             _results.popitem(last=False)
     return value
+
+
+def page_body(publication: Publication, page: str, moment: datetime, query: dict[str, str],
+              build: Callable[[], list]) -> list:
+    """A page's content for this copy, moment, role and URL query, built once and kept as Dash sends it
+    (`wire`): a view asked for again is neither rebuilt nor encoded component by component again."""
+    key = ("page", page, moment, current_role(), tuple(sorted(query.items())))
+    return remembered(publication, key, lambda: wire(build()))
+
+
+def wire(node: object) -> object:
+    """Components as Dash's JSON has them (type, namespace, props), all the way down, in plain dicts."""
+    if isinstance(node, Component):
+        shown = node.to_plotly_json()
+        return {**shown, "props": {name: wire(value) for name, value in shown["props"].items()}}
+    if isinstance(node, (list, tuple)):
+        return [wire(item) for item in node]
+    return node
 
 
 def copy_facts(publication: Publication, cur: duckdb.DuckDBPyConnection) -> CopyFacts:

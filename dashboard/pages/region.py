@@ -1,12 +1,15 @@
 """Regio: status per care type x target group with reasons, 52-week trends, services, gaps, versus the nation."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import dash
+import duckdb
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (age_text, chart_table, day_text, empty_state, figure_number, first_rows, frame,
                                   href, labelled_dropdown, status_badge)
-from dashboard.data import copy_facts, page_moment, remembered, snapshot
+from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import trend_counts_figure, trend_waits_figure, versus_median_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import with_params
@@ -14,6 +17,7 @@ from queries.demo import shows_demo_data
 from queries.derived import TREND_WEEKS
 from queries.errors import NoPublishedData
 from queries.providers import ProviderMatch, SearchFilters, search_providers
+from queries.publish import Publication
 from queries.reference import care_labels, region_levels_of, reported_combinations
 from queries.shortfall import Gap, Shortfall, coverage_gaps, shortfall, trends
 from queries.signals import REASONS, DemandSignals, demand_signals
@@ -30,33 +34,36 @@ def layout(region_code: str = "", **query: str) -> html.Div:
     try:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
-            levels = remembered(publication, ("levels_of", region_code), lambda: region_levels_of(cur, region_code))
-            if not levels:
-                return frame(lang, path, publication, [html.H1(t("unknown_region", lang)), empty_state(lang)],
-                             query, demo=demo)
-            level, region_name = next(((lv, n) for lv, n in levels if lv == query.get("level")), levels[0])
             moment = page_moment(query.get("at"))
-            labels = remembered(publication, ("labels",), lambda: care_labels(cur))
-            combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
-            copy = copy_facts(publication, cur)
-            key = (level, moment, region_code)
-            cells = remembered(publication, ("region", *key),
-                               lambda: shortfall(cur, level, moment, region=region_code, copy=copy))
-            care_type, target_group = _chosen(cells, combos, query)
-            series = remembered(publication, ("trend", *key, care_type, target_group),
-                                lambda: trends(cur, level, region_code, care_type, target_group, moment, TREND_WEEKS,
-                                               copy=copy))
-            services = remembered(publication, ("services", *key), lambda: search_providers(
-                cur, SearchFilters(level=level, region=region_code), moment))
-            gaps = remembered(publication, ("gaps", *key),
-                              lambda: coverage_gaps(cur, level, moment, region=region_code, cells=cells,
-                                                    names=labels, copy=copy))
-            signals = remembered(publication, ("signals", *key),
-                                 lambda: demand_signals(cur, level, moment, region=region_code))
+            body = page_body(publication, path, moment, query,
+                             lambda: _body(publication, cur, region_code, moment, query, lang))
     except NoPublishedData:
         return frame(lang, path, None, [empty_state(lang, t("no_published", lang))], query)
+    return frame(lang, path, publication, body, query, demo=demo)
+
+
+def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, region_code: str, moment: datetime,
+          query: dict[str, str], lang: str) -> list:
+    levels = remembered(publication, ("levels_of", region_code), lambda: region_levels_of(cur, region_code))
+    if not levels:
+        return [html.H1(t("unknown_region", lang)), empty_state(lang)]
+    level, region_name = next(((lv, n) for lv, n in levels if lv == query.get("level")), levels[0])
+    labels = remembered(publication, ("labels",), lambda: care_labels(cur))
+    combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
+    copy = copy_facts(publication, cur)
+    key = (level, moment, region_code)
+    cells = remembered(publication, ("region", *key),
+                       lambda: shortfall(cur, level, moment, region=region_code, copy=copy))
+    care_type, target_group = _chosen(cells, combos, query)
+    series = remembered(publication, ("trend", *key, care_type, target_group), lambda: trends(
+        cur, level, region_code, care_type, target_group, moment, TREND_WEEKS, copy=copy))
+    services = remembered(publication, ("services", *key), lambda: search_providers(
+        cur, SearchFilters(level=level, region=region_code), moment))
+    gaps = remembered(publication, ("gaps", *key), lambda: coverage_gaps(cur, level, moment, region=region_code,
+                                                                         cells=cells, names=labels, copy=copy))
+    signals = remembered(publication, ("signals", *key), lambda: demand_signals(cur, level, moment, region=region_code))
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
-    body = [
+    return [
         html.H1(region_name),
         _matrix(cells, combos, name, region_code, level, lang),
         _trend(series, combos, care_type, target_group, name, lang),
@@ -65,7 +72,6 @@ def layout(region_code: str = "", **query: str) -> html.Div:
         _signals(signals, name, lang),
         _services(services, name, lang, f"/regio/{region_code}", query),
     ]
-    return frame(lang, path, publication, body, query, demo=demo)
 
 
 def _chosen(cells: list[Shortfall], combos: list[tuple[str, str]], query: dict[str, str]) -> tuple[str, str]:
