@@ -30,6 +30,7 @@ _reader: PublishedReader | None = None
 _maps: dict[tuple[int, str], dict] = {}
 _results: OrderedDict[tuple, object] = OrderedDict()
 _results_lock = threading.Lock()
+_MISSING = object()
 T = TypeVar("T")
 
 
@@ -63,24 +64,45 @@ def page_moment(at: str | None) -> datetime:
 def remembered(publication: Publication, key: tuple, compute: Callable[[], T]) -> T:
     """A query result for this published copy: copies never change, so equal keys give equal results."""
     full_key = (publication.sequence, *key)
-    with _results_lock:
-        if full_key in _results:
-            _results.move_to_end(full_key)
-            return _results[full_key]  # type: ignore[return-value]
+    found = _recall(full_key)
+    if found is not _MISSING:
+        return found  # type: ignore[return-value]
     value = compute()
+    _keep(full_key, value)
+    return value
+
+
+def _recall(full_key: tuple) -> object:
+    with _results_lock:
+        if full_key not in _results:
+            return _MISSING
+        _results.move_to_end(full_key)
+        return _results[full_key]
+
+
+def _keep(full_key: tuple, value: object) -> None:
     with _results_lock:
         _results[full_key] = value
         while len(_results) > RESULT_CACHE_SIZE:
             _results.popitem(last=False)
-    return value
 
 
 def page_body(publication: Publication, page: str, moment: datetime, query: dict[str, str],
               build: Callable[[], list]) -> list:
-    """A page's content for this copy, moment, role and URL query, built once and kept as Dash sends it
-    (`wire`): a view asked for again is neither rebuilt nor encoded component by component again."""
-    key = ("page", page, moment, current_role(), tuple(sorted(query.items())))
-    return remembered(publication, key, lambda: wire(build()))
+    """A page's content for this copy, moment, role and URL query, built once. From its second use on it is
+    kept as Dash sends it (`wire`): a view asked for again is neither rebuilt nor encoded component by
+    component again, and a view asked for once costs no conversion."""
+    key = (publication.sequence, "page", page, moment, current_role(), tuple(sorted(query.items())))
+    found = _recall(key)
+    if found is _MISSING:
+        body = build()
+        _keep(key, (False, body))
+        return body
+    wired, body = found  # type: ignore[misc]
+    if not wired:
+        body = wire(body)
+        _keep(key, (True, body))
+    return body
 
 
 def wire(node: object) -> object:
