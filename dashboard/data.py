@@ -30,7 +30,7 @@ _reader: PublishedReader | None = None
 _maps: dict[tuple[int, str], dict] = {}
 _results: OrderedDict[tuple, object] = OrderedDict()
 _results_lock = threading.Lock()
-_MISSING = object()
+_computing: dict[tuple, threading.Event] = {}
 T = TypeVar("T")
 
 
@@ -62,22 +62,28 @@ def page_moment(at: str | None) -> datetime:
 
 
 def remembered(publication: Publication, key: tuple, compute: Callable[[], T]) -> T:
-    """A query result for this published copy: copies never change, so equal keys give equal results."""
+    """A query result for this published copy: copies never change, so equal keys give equal results. While
+    one thread computes a key, the others asking for it wait for its result instead of computing it too (as
+    every request does right after a new copy appears)."""
     full_key = (publication.sequence, *key)
-    found = _recall(full_key)
-    if found is not _MISSING:
-        return found  # type: ignore[return-value]
-    value = compute()
-    _keep(full_key, value)
-    return value
-
-
-def _recall(full_key: tuple) -> object:
-    with _results_lock:
-        if full_key not in _results:
-            return _MISSING
-        _results.move_to_end(full_key)
-        return _results[full_key]
+    while True:
+        with _results_lock:
+            if full_key in _results:
+                _results.move_to_end(full_key)
+                return _results[full_key]  # type: ignore[return-value]
+            underway = _computing.get(full_key)
+            if underway is None:
+                underway = _computing[full_key] = threading.Event()
+                break
+        underway.wait()   # then look again: computed, or failed (and this thread tries)
+    try:
+        value = compute()
+        _keep(full_key, value)
+        return value
+    finally:
+        with _results_lock:
+            del _computing[full_key]
+        underway.set()
 
 
 def _keep(full_key: tuple, value: object) -> None:
@@ -92,16 +98,17 @@ def page_body(publication: Publication, page: str, moment: datetime, query: dict
     """A page's content for this copy, moment, role and URL query, built once. From its second use on it is
     kept as Dash sends it (`wire`): a view asked for again is neither rebuilt nor encoded component by
     component again, and a view asked for once costs no conversion."""
-    key = (publication.sequence, "page", page, moment, current_role(), tuple(sorted(query.items())))
-    found = _recall(key)
-    if found is _MISSING:
-        body = build()
-        _keep(key, (False, body))
-        return body
-    wired, body = found  # type: ignore[misc]
-    if not wired:
+    key = ("page", page, moment, current_role(), tuple(sorted(query.items())))
+    built_here: list[bool] = []
+
+    def first_use() -> tuple[bool, list]:
+        built_here.append(True)
+        return False, build()
+
+    wired, body = remembered(publication, key, first_use)
+    if not (wired or built_here):
         body = wire(body)
-        _keep(key, (True, body))
+        _keep((publication.sequence, *key), (True, body))
     return body
 
 

@@ -1,16 +1,21 @@
 """A page's body is built once per published copy and view, then served from memory: the same answer every
-time within a copy, and the new copy's figures as soon as it is published (a real `capacity serve`)."""
+time within a copy, and the new copy's figures as soon as it is published (a real `capacity serve`); and a
+result many threads ask for at once is computed once."""
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import threading
 import time
 from typing import Iterator
 
 import pytest
 
 import shortfall_world
+from dashboard.data import remembered
 from queries.db import run
 from queries.paths import DataPaths
+from queries.publish import Publication
 from queries.warehouse import Warehouse
 from support import dashboard
 from web_client import Visitor
@@ -93,3 +98,38 @@ def test_a_view_is_the_same_within_a_copy_and_new_with_the_next_copy(site: tuple
         time.sleep(0.2)
     assert waiting == "20,0"
     assert trend_rows(render(visitor, "/regio/B", VIEW))["21-06-2026"][0] == "12,0"   # the week before: unchanged
+
+
+def test_threads_asking_for_the_same_result_compute_it_once() -> None:
+    """Right after a new copy appears every request misses at once: one thread computes, the others wait for
+    its result; when that computation fails, a waiting thread computes it itself."""
+    copy = Publication(sequence=987_654, file="x.duckdb", published_at="2026-06-30T10:00:00+00:00",
+                       schema_version=1)
+    calls, started = [], threading.Event()
+
+    def slow() -> str:
+        calls.append(1)
+        started.set()
+        time.sleep(0.3)
+        return "figures"
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        first = pool.submit(remembered, copy, ("slow",), slow)
+        started.wait(5)
+        others = [pool.submit(remembered, copy, ("slow",), slow) for _ in range(3)]
+        assert [f.result(5) for f in [first, *others]] == ["figures"] * 4
+    assert len(calls) == 1
+
+    def failing() -> str:
+        started.set()
+        time.sleep(0.2)
+        raise RuntimeError("copy went away")
+
+    started.clear()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first = pool.submit(remembered, copy, ("failing",), failing)
+        started.wait(5)
+        second = pool.submit(remembered, copy, ("failing",), lambda: "second try")
+        with pytest.raises(RuntimeError):
+            first.result(5)
+        assert second.result(5) == "second try"
