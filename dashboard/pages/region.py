@@ -63,14 +63,21 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, region_code:
                                                                          cells=cells, names=labels, copy=copy))
     signals = remembered(publication, ("signals", *key), lambda: demand_signals(cur, level, moment, region=region_code))
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
+    shown, more = first_rows(services, query.get("all") == "services", lang, f"/regio/{region_code}", query,
+                             "services")
+    # the same for every trend chosen: built once per copy, region and language
+    matrix, versus, gap_list, signal_table, service_table = remembered(
+        publication, ("region_parts", *key, lang, len(shown)), lambda: (
+            _matrix(cells, combos, name, region_code, level, lang), _versus(cells, name, lang), _gaps(gaps, lang),
+            _signals(signals, name, lang), _services_table(shown, name, lang)))
     return [
         html.H1(region_name),
-        _matrix(cells, combos, name, region_code, level, lang),
+        matrix,
         _trend(series, combos, care_type, target_group, name, lang),
-        _versus(cells, name, lang),
-        _gaps(gaps, lang),
-        _signals(signals, name, lang),
-        _services(services, name, lang, f"/regio/{region_code}", query),
+        versus,
+        gap_list,
+        signal_table,
+        html.Section([html.H2(t("services_title", lang)), service_table, *more], className="card"),
     ]
 
 
@@ -167,11 +174,10 @@ def _signals(signals: list[DemandSignals], name, lang: str) -> html.Section:
     return html.Section([html.H2(t("signals_title", lang)), content], className="card")
 
 
-def _services(services: list[ProviderMatch], name, lang: str, path: str, query: dict) -> html.Section:
+def _services_table(shown: list[ProviderMatch], name, lang: str) -> html.Div:
     header = html.Tr([html.Th(t(k, lang), scope="col") for k in
                       ("service", "provider", "care_type", "available", "waiting", "wait_intake",
                        "wait_treatment", "age_of_figure")])
-    shown, more = first_rows(services, query.get("all") == "services", lang, path, query, "services")
     rows = [html.Tr([
         html.Td(m.service_name), html.Td(m.provider_name or ""), html.Td(name("care_type", m.care_type)),
         html.Td(t("free_of", lang).format(free=figure_number(m.available, lang),
@@ -181,9 +187,8 @@ def _services(services: list[ProviderMatch], name, lang: str, path: str, query: 
         html.Td(figure_number(m.wait_days_treatment, lang), className="num"),
         html.Td(age_text(m, lang), className="stale" if not m.fresh else None),
     ], **{"data-service": m.service_id}) for m in shown]
-    content = (html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-services"),
-                        className="table-scroll") if rows else empty_state(lang))
-    return html.Section([html.H2(t("services_title", lang)), content, *more], className="card")
+    return (html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-services"),
+                     className="table-scroll") if rows else empty_state(lang))
 
 
 @callback(Output("_pages_location", "search", allow_duplicate=True), Input("region-trend-choice", "value"),
