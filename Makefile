@@ -16,7 +16,7 @@ run: $(STAMP)
 # must not depend on the host's time zone.
 TZ_TESTS := tests/test_exact_edges.py tests/test_shortfall.py tests/test_search_and_health.py tests/test_suppression.py \
             tests/test_intake_config.py tests/test_provider_reminders.py tests/test_provider_updates.py \
-            tests/test_alerts.py tests/test_digest.py
+            tests/test_alerts.py tests/test_digest.py tests/test_page_cache.py
 
 # Two test processes (pytest-xdist), one per core: 9:53 against 16:48 in one (and 11:54 with --dist loadfile).
 test: $(TESTS) browser zoneinfo

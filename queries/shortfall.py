@@ -13,7 +13,7 @@ from .moments import elapsed_days_before, week_ends
 from .reference import care_labels
 from .status import assess, settled
 
-WINDOW_AND_COPY = """
+COPY_FACTS = """
 SELECT greatest((SELECT max(freshness_days) FROM care_type), (SELECT coalesce(max(freshness_days), 0) FROM source)),
        (SELECT valid_at FROM derived.observed_until), computed_at, valid_until,
        (SELECT list(at_ts) FROM derived.moments)
@@ -65,53 +65,89 @@ class Shortfall:
         return row
 
 
+@dataclass(frozen=True)
+class CopyFacts:
+    """What decides how a published copy's shortfall is read: the same for every request on that copy."""
+
+    window_days: int              # the longest freshness window
+    last_figure: datetime | None  # the copy's last figure (derived.observed_until)
+    now_from: datetime | None     # derived.now_window: the cells at now_from hold until now_until
+    now_until: datetime | None
+    moments: frozenset[datetime]  # the copy's standard moments (derived.moments)
+
+    def stored_at(self, at: datetime, framework: str | None) -> datetime | None:
+        """The moment under which derived.shortfall holds the cells at `at`, or None when it holds none."""
+        if framework is None and at in self.moments:
+            return at
+        if self.now_from is not None and self.now_from <= at and (self.now_until is None or at <= self.now_until):
+            return self.now_from
+        return None
+
+
+def copy_facts(cur: duckdb.DuckDBPyConnection) -> CopyFacts:
+    """The facts of the copy behind `cur` (pages remember them per copy)."""
+    window, last_figure, now_from, now_until, moments = rows(cur, COPY_FACTS)[0]
+    return CopyFacts(int(window), last_figure, now_from, now_until, frozenset(moments or []))
+
+
 def shortfall(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, care_type: str | None = None,
               target_group: str | None = None, framework: str | None = None,
-              region: str | None = None) -> list[Shortfall]:
+              region: str | None = None, copy: CopyFacts | None = None) -> list[Shortfall]:
     """Every region of `level` x reported care type x target group at `at` (filters narrow it)."""
-    return figures_at(cur, level, [at], care_type, target_group, framework, region)
+    return figures_at(cur, level, [at], care_type, target_group, framework, region, copy=copy)
 
 
 def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime], care_type: str | None = None,
                target_group: str | None = None, framework: str | None = None,
                region: str | None = None, only_region: str | None = None,
-               precomputed: bool = True) -> list[Shortfall]:
-    """Shortfall cells for several moments at once; `only_region` skips other regions early (no national
-    median then). One moment inside the copy's precomputed window is read from derived.shortfall_now
-    (`precomputed=False` computes it anyway: the tests compare both)."""
-    window, last_figure, computed_at, valid_until, moments = rows(cur, WINDOW_AND_COPY)[0]
-    if (precomputed and len(times) == 1 and (framework is None or care_type == FRAMEWORK_CARE_TYPE)
-            and computed_at is not None and computed_at <= times[0]
-            and (valid_until is None or times[0] <= valid_until)):
-        result = cur.execute(sql_file("shortfall_now"), {
-            "at": times[0], "level": level, "framework": framework, "care_type": care_type,
-            "target_group": target_group, "region": region, "only_region": only_region})
-        return _cells(result, level)
-    result = cur.execute(sql_file("shortfall"), {
-        "level": level, "times": times, "care_type": care_type, "target_group": target_group,
-        "framework": framework, "region": region, "only_region": only_region, "max_window_days": int(window),
-        "window_start": elapsed_days_before(min(times), int(window)), "window_end": max(times),
-        "from_copy": precomputed and _in_copy(times, last_figure, set(moments or [])), "last_figure": last_figure})
-    return _cells(result, level)
+               precomputed: bool = True, copy: CopyFacts | None = None) -> list[Shortfall]:
+    """Shortfall cells for several moments at once, in moment order; `only_region` skips other regions early
+    (no national median then). Moments whose cells the copy stores (its last figure's window, its standard
+    moments) are read from derived.shortfall, the others computed (`precomputed=False` computes all: the tests
+    compare both). `copy`: the copy's facts when the caller has them."""
+    copy = copy or copy_facts(cur)
+    filters = {"level": level, "care_type": care_type, "target_group": target_group, "framework": framework,
+               "region": region, "only_region": only_region}
+    wanted = sorted(set(times))
+    storable = precomputed and (framework is None or care_type == FRAMEWORK_CARE_TYPE)
+    stored = {at: copy.stored_at(at, framework) for at in wanted} if storable else {}
+    live = [at for at in wanted if stored.get(at) is None]
+    found = []
+    if len(live) < len(wanted):
+        by_moment: dict[datetime, list[dict]] = {}
+        for row in _dicts(cur.execute(sql_file("shortfall_stored"),
+                                      {**filters, "stored": sorted({m for m in stored.values() if m})})):
+            by_moment.setdefault(row["at_ts"], []).append(row)
+        found = [{**row, "at_ts": at} for at, moment in stored.items() if moment for row in by_moment.get(moment, [])]
+    if live:
+        found += _dicts(cur.execute(sql_file("shortfall"), {
+            **filters, "times": live, "max_window_days": copy.window_days,
+            "window_start": elapsed_days_before(min(live), copy.window_days), "window_end": max(live),
+            "from_copy": precomputed and _in_copy(live, copy.last_figure, copy.moments),
+            "last_figure": copy.last_figure}))
+    return _cells(sorted(found, key=lambda row: row["at_ts"]))
 
 
-def _in_copy(times: list[datetime], last_figure: datetime | None, moments: set[datetime]) -> bool:
+def _in_copy(times: list[datetime], last_figure: datetime | None, moments: frozenset[datetime]) -> bool:
     """Whether the copy's derived tables hold the latest figures at every one of `times`."""
     return all(last_figure is None or at >= last_figure or at in moments for at in times)
 
 
-def _cells(result: duckdb.DuckDBPyConnection, level: str) -> list[Shortfall]:
-    """Shortfall cells from the rows of shortfall.sql or shortfall_now.sql, with status and reasons."""
+def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict]:
     names = [d[0] for d in result.description]
+    return [dict(zip(names, values)) for values in result.fetchall()]
+
+
+def _cells(found: list[dict]) -> list[Shortfall]:
+    """Shortfall cells from the rows of shortfall.sql or shortfall_stored.sql, with status and reasons."""
     cells = []
-    for values in result.fetchall():
-        row = dict(zip(names, values))
+    for row in found:
         row["unmet_now"], row["norm_gap"] = settled(row["unmet_now"]), settled(row["norm_gap"])
         verdict = assess(row["services"], row["services_fresh"], row["unmet_now"], row["norm_places"],
                          row["norm_gap"], row["median_wait_intake_days"], row["median_wait_treatment_days"],
                          row["wait_breaches"], row["wait_norm_intake_days"], row["wait_norm_treatment_days"])
-        row["at"] = row.pop("at_ts")
-        cells.append(Shortfall(region_level=level, status=verdict.status, reasons_nl=verdict.reasons_nl,
+        row["at"], row["region_level"] = row.pop("at_ts"), row.pop("level")
+        cells.append(Shortfall(status=verdict.status, reasons_nl=verdict.reasons_nl,
                                reasons_en=verdict.reasons_en, **row))
     return cells
 
@@ -137,21 +173,23 @@ FRAMEWORK_WORDS = {"voluntary": ("vrijwillig kader", "the voluntary framework"),
 
 
 def trends(cur: duckdb.DuckDBPyConnection, level: str, region: str, care_type: str, target_group: str,
-           end: datetime, weeks: int = 52) -> list[Shortfall]:
+           end: datetime, weeks: int = 52, copy: CopyFacts | None = None) -> list[Shortfall]:
     """Weekly figures for one cell, as of each week's end (the last point is `end` itself)."""
-    return figures_at(cur, level, week_ends(end, weeks), care_type, target_group, only_region=region)
+    return figures_at(cur, level, week_ends(end, weeks), care_type, target_group, only_region=region, copy=copy)
 
 
 def coverage_gaps(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, region: str | None = None,
-                  cells: list[Shortfall] | None = None) -> list[Gap]:
+                  cells: list[Shortfall] | None = None, names: dict[tuple[str, str], tuple[str, str]] | None = None,
+                  copy: CopyFacts | None = None) -> list[Gap]:
     """Combinations without any service, including perpetrator programmes per framework. `cells` may hand in
-    the shortfall already computed for the same level, moment and region."""
-    names = care_labels(cur)
-    cells = shortfall(cur, level, at, region=region) if cells is None else cells
+    the shortfall already computed for the same level, moment and region, `names` the care labels and `copy`
+    the copy's facts."""
+    names = care_labels(cur) if names is None else names
+    cells = shortfall(cur, level, at, region=region, copy=copy) if cells is None else cells
     gaps = [_gap(cell, None, names) for cell in cells if cell.services == 0]
     for framework in FRAMEWORK_WORDS:
         framework_cells = figures_at(cur, level, [at], care_type=FRAMEWORK_CARE_TYPE, framework=framework,
-                                     only_region=region)
+                                     only_region=region, copy=copy)
         gaps += [_gap(cell, framework, names) for cell in framework_cells if cell.services == 0]
     return sorted(gaps, key=lambda g: (g.region_code, g.care_type, g.target_group, g.framework or ""))
 

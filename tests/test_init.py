@@ -94,5 +94,5 @@ def test_init_publishes_again_when_the_copy_lacks_this_versions_derived_tables(t
     newest, newest_copy = published_copies(DataPaths(data))[-1]
     assert newest == sequence + 1
     con = duckdb.connect(str(newest_copy), read_only=True)
-    assert rows(con, "SELECT count(*) FROM derived.shortfall_now") == [(0,)]   # no figures yet, the table exists
+    assert rows(con, "SELECT count(*) FROM derived.shortfall") == [(0,)]   # no figures yet, the table exists
     con.close()

@@ -118,7 +118,7 @@ def test_regional_totals_add_up_to_national_on_every_level(initialised_template:
 
 
 def assert_same_cells(precomputed: list[Shortfall], computed: list[Shortfall]) -> None:
-    """The table read from derived.shortfall_now equals the full computation (floats to rounding)."""
+    """The table read from derived.shortfall equals the full computation (floats to rounding)."""
     assert len(precomputed) == len(computed)
     for fast, full in zip(precomputed, computed):
         for name, value in dataclasses.asdict(full).items():

@@ -13,8 +13,9 @@ import pytest
 
 from queries.connection import PublishedReader
 from queries.db import rows
-from queries.moments import as_of, month_ends, week_ends
-from queries.shortfall import Shortfall, figures_at, shortfall
+from queries.moments import AMSTERDAM, as_of, month_ends, week_ends
+from queries.shortfall import Shortfall, copy_facts, figures_at, shortfall, trends
+from queries.suppression import public_view
 
 
 def cells(reader: PublishedReader, at: str, level: str = "testregio", **filters: str) -> dict[tuple, Shortfall]:
@@ -166,7 +167,7 @@ def test_regional_totals_add_up_to_the_national_total(reader: PublishedReader) -
 def test_the_copy_table_gives_what_the_full_computation_gives(reader: PublishedReader) -> None:
     """The copy's last figure is SH1's at 30 June 08:00 UTC; the first fresh figure to turn stale after it
     is SH2's (29 June 12:00 + 2 days shelter window = 1 July 12:00). In between, every level's table is
-    read from derived.shortfall_now; it must equal the full computation, and just after it the full
+    read from derived.shortfall; it must equal the full computation, and just after it the full
     computation (which then sees SH2 stale) is used."""
     last = datetime(2026, 6, 30, 8, tzinfo=timezone.utc)
     until = datetime(2026, 7, 1, 12, tzinfo=timezone.utc)
@@ -224,3 +225,107 @@ def test_trend_moments_from_the_copy_table_equal_the_scan(reader: PublishedReade
                     for name, value in dataclasses.asdict(scan).items():
                         expected = pytest.approx(value) if isinstance(value, float) else value
                         assert getattr(copied, name) == expected, (level, scan.at, name)
+
+
+LAST_FIGURE = datetime(2026, 6, 30, 8, tzinfo=timezone.utc)      # SH1's figure: the copy's last
+SUNDAY_21_JUNE = datetime(2026, 6, 21, 21, 59, 59, 999999, tzinfo=timezone.utc)   # its last microsecond in Amsterdam
+
+
+def assert_identical(found: list[Shortfall], expected: list[Shortfall], context: object) -> None:
+    """The same cells in the same order, every field equal (floats to rounding)."""
+    assert len(found) == len(expected) > 0, context
+    for fast, full in zip(found, expected):
+        for name, value in dataclasses.asdict(full).items():
+            wanted = pytest.approx(value) if isinstance(value, float) else value
+            assert getattr(fast, name) == wanted, (context, full.at, full.region_code, name)
+
+
+def test_the_copy_stores_every_level_at_each_standard_moment(reader: PublishedReader) -> None:
+    """derived.shortfall holds the whole table of each level at every standard moment (framework NULL):
+    4 regions x 7 reported combinations for testregio, 1 x 7 for nederland; and at the copy's last figure
+    also per framework for perpetrator programmes (4 regions + 1, one combination each)."""
+    with reader.cursor() as cur:
+        (moments,) = rows(cur, "SELECT count(*) FROM derived.moments")[0]
+        stored = dict(rows(cur, """SELECT level, count(*) FROM derived.shortfall
+                                   WHERE framework IS NULL AND at_ts IN (SELECT at_ts FROM derived.moments)
+                                   GROUP BY level"""))
+        now = rows(cur, """SELECT at_ts, coalesce(framework, '-'), count(*) FROM derived.shortfall
+                           WHERE at_ts NOT IN (SELECT at_ts FROM derived.moments) GROUP BY ALL ORDER BY ALL""")
+    assert moments > 52 and stored == {"testregio": 28 * moments, "nederland": 7 * moments}
+    assert now == [(LAST_FIGURE, "-", 35), (LAST_FIGURE, "mandated", 5), (LAST_FIGURE, "voluntary", 5)]
+
+
+def test_a_stored_week_end_worked_out_by_hand(reader: PublishedReader) -> None:
+    """Sunday 21 June, a standard moment. Trauma care for children in B: only TR1 (GM0003 + GM0004, weight 1),
+    its figure of 15 June 10:00 is 6.5 days old (fresh: 35 days): 10 places, 0 free, 12 waiting, intake 21
+    and treatment 98 days (over the norm of 70: one breach, red). Per 10,000 children: A 4/19,500 (TR2 of
+    10 June), B 10/18,000, C and D 0 (no service): the national median is (0 + 4/19,500 x 10,000) / 2. Asked
+    for B alone (`only_region`) there is no national median."""
+    with reader.cursor() as cur:
+        copy = copy_facts(cur)
+        assert copy.stored_at(SUNDAY_21_JUNE, None) == SUNDAY_21_JUNE
+        assert copy.stored_at(SUNDAY_21_JUNE, "mandated") is None        # frameworks: the last figure only
+        (b,) = figures_at(cur, "testregio", [SUNDAY_21_JUNE], "trauma_care", "child", region="B", copy=copy)
+        (alone,) = figures_at(cur, "testregio", [SUNDAY_21_JUNE], "trauma_care", "child", only_region="B")
+    assert (b.at, b.services, b.services_fresh, b.places, b.available, b.waiting, b.unmet_now) == \
+        (SUNDAY_21_JUNE, 1, 1, 10, 0, 12, 12)
+    assert (b.median_wait_intake_days, b.median_wait_treatment_days, b.wait_breaches) == (21, 98, 1)
+    assert close(b.per_10k, 10 / 18_000 * 10_000) and b.status == "red"
+    assert close(b.national_median_per_10k, 4 / 19_500 * 10_000 / 2)
+    assert alone.national_median_per_10k is None
+    assert dataclasses.replace(alone, national_median_per_10k=b.national_median_per_10k) == b
+
+
+def test_a_stored_trend_worked_out_by_hand(reader: PublishedReader) -> None:
+    """Four weeks to 30 June for trauma care for children in B: on 14 June TR1's figure of 1 May is 44.5
+    days old (stale: grey, nothing known), on 21 and 28 June its figure of 15 June counts (12 waiting), and
+    30 June (inside the copy's window) too."""
+    with reader.cursor() as cur:
+        series = trends(cur, "testregio", "B", "trauma_care", "child", as_of("2026-06-30"), weeks=4)
+    assert [day for day in (c.at.astimezone(AMSTERDAM).day for c in series)] == [14, 21, 28, 30]
+    assert [(c.services, c.services_fresh, c.waiting, c.status) for c in series] == \
+        [(1, 0, None, "grey"), (1, 1, 12, "red"), (1, 1, 12, "red"), (1, 1, 12, "red")]
+
+
+@pytest.mark.parametrize(("end", "stored_weeks"), [("2026-06-30", 52), ("2026-06-24", 51), ("2026-06-30T10:00", 52),
+                                                   ("2026-07-01T14:00", 52), ("2026-07-01T14:00:00.000001+02:00", 51),
+                                                   ("2025-03-01", 0)])
+def test_trends_and_month_series_equal_the_full_computation(reader: PublishedReader, end: str,
+                                                            stored_weeks: int) -> None:
+    """The region page's 52 week ends and the purchasing page's 12 month ends up to a page moment: standard
+    moments and moments inside the copy's window (from its last figure, 30 June 10:00 in Amsterdam, to 1 July
+    14:00 inclusive) are read from derived.shortfall, every other moment (a page moment between week ends, just
+    after the window, a year before the copy) is computed; together they must equal computing every moment
+    from the observations, for a region alone, a region among all (national median) and the whole level."""
+    moment = as_of(end)
+    variants = [{"only_region": r} for r in "ABCD"] + [{"region": "B"}, {}]
+    with reader.cursor() as cur:
+        copy = copy_facts(cur)
+        for times, (care_type, group), (level, filters) in itertools.product(
+                (week_ends(moment, 52), month_ends(moment, 12)),
+                ((None, None), ("trauma_care", "child"), ("shelter", "adult_victim")),
+                [("testregio", v) for v in variants] + [("nederland", {"only_region": "NL"}), ("nederland", {})]):
+            found = figures_at(cur, level, times, care_type, group, copy=copy, **filters)
+            computed = figures_at(cur, level, times, care_type, group, precomputed=False, **filters)
+            assert_identical(found, computed, (end, level, care_type, group, filters))
+    # of the 52 week ends all but a page moment between week ends or outside the window are stored
+    assert len([at for at in week_ends(moment, 52) if copy.stored_at(at, None)]) == stored_weeks
+
+
+def test_frameworks_outside_the_window_and_the_public_view_equal_the_full_computation(
+        reader: PublishedReader) -> None:
+    """Per framework only the copy's last figure is stored: at a standard moment a framework is computed.
+    The public view (suppression) of stored cells equals that of computed cells."""
+    with reader.cursor() as cur:
+        for at in (SUNDAY_21_JUNE, as_of("2026-06-30")):
+            for framework in ("voluntary", "mandated"):
+                assert_identical(
+                    figures_at(cur, "testregio", [at], "perpetrator_programme", framework=framework),
+                    figures_at(cur, "testregio", [at], "perpetrator_programme", framework=framework,
+                               precomputed=False), (at, framework))
+            for care_type, group in (("shelter", "child"), ("trauma_care", "adult_victim")):
+                views = [public_view(figures_at(cur, "testregio", [at], care_type, group, precomputed=stored),
+                                     figures_at(cur, "nederland", [at], care_type, group, precomputed=stored)[0])
+                         for stored in (True, False)]
+                assert_identical(views[0].cells, views[1].cells, (at, care_type, "public"))
+                assert_identical([views[0].total], [views[1].total], (at, care_type, "public total"))

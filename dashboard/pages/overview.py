@@ -1,17 +1,21 @@
 """Overzicht: the national map of one care type x target group, headline figures, regions worst first."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import dash
+import duckdb
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.access import allows, current_role, is_public
 from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
-from dashboard.data import boundaries, page_moment, remembered, snapshot
+from dashboard.data import boundaries, copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import MAP_CONFIG, region_map
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import new_search, parse_search
 from queries.demo import shows_demo_data
 from queries.errors import NoPublishedData
+from queries.publish import Publication
 from queries.reference import care_labels, region_levels, reported_combinations
 from queries.shortfall import Shortfall, shortfall
 from queries.suppression import public_level, public_view
@@ -31,22 +35,29 @@ def layout(**query: str) -> html.Div:
     try:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
-            levels = region_levels(cur)
-            if is_public():
-                only = public_level([l.level for l in levels])
-                levels = [l for l in levels if l.level == only]
-            level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
-            combos = reported_combinations(cur)
-            labels = care_labels(cur)
-            care_type, target_group = _choose_combination(combos, query)
             moment = page_moment(query.get("at"))
-            cells = remembered(publication, ("shortfall", level, moment, care_type, target_group),
-                               lambda: shortfall(cur, level, moment, care_type, target_group))
-            national = remembered(publication, ("shortfall", "nederland", moment, care_type, target_group),
-                                  lambda: shortfall(cur, "nederland", moment, care_type, target_group))
-            collection = boundaries(cur, publication, level)
+            body = page_body(publication, "/", moment, query, lambda: _body(publication, cur, moment, query, lang))
     except NoPublishedData:
         return frame(lang, "/", None, [empty_state(lang, t("no_published", lang))], query)
+    return frame(lang, "/", publication, body, query, demo=demo)
+
+
+def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: datetime, query: dict[str, str],
+          lang: str) -> list:
+    levels = remembered(publication, ("levels",), lambda: region_levels(cur))
+    if is_public():
+        only = public_level([l.level for l in levels])
+        levels = [l for l in levels if l.level == only]
+    level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
+    combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
+    labels = remembered(publication, ("labels",), lambda: care_labels(cur))
+    care_type, target_group = _choose_combination(combos, query)
+    copy = copy_facts(publication, cur)
+    cells = remembered(publication, ("shortfall", level, moment, care_type, target_group),
+                       lambda: shortfall(cur, level, moment, care_type, target_group, copy=copy))
+    national = remembered(publication, ("shortfall", "nederland", moment, care_type, target_group),
+                          lambda: shortfall(cur, "nederland", moment, care_type, target_group, copy=copy))
+    collection = boundaries(cur, publication, level)
     total = national[0] if national else None
     if is_public():
         view = public_view(cells, total)
@@ -83,7 +94,7 @@ def layout(**query: str) -> html.Div:
                                  className="chart-note")], className="card"),
             _table(cells, level, state, lang),
         ]
-    return frame(lang, "/", publication, body, query, demo=demo)
+    return body
 
 
 def _choose_combination(combos: list[tuple[str, str]], query: dict[str, str]) -> tuple[str, str]:

@@ -1,12 +1,15 @@
 """Inkoop: per region the places against the norm and the national median, 12-month trend with projection."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import dash
+import duckdb
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (chart_table, day_text, empty_state, figure_number, frame, href, labelled_dropdown,
                                   status_badge)
-from dashboard.data import page_moment, remembered, snapshot
+from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import new_search
@@ -15,6 +18,7 @@ from queries.derived import TREND_MONTHS
 from queries.errors import NoPublishedData
 from queries.moments import month_ends
 from queries.projection import project_linear
+from queries.publish import Publication
 from queries.reference import care_labels, region_levels, reported_combinations
 from queries.shortfall import Shortfall, figures_at, shortfall
 
@@ -30,23 +34,31 @@ def layout(**query: str) -> html.Div:
     try:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
-            levels = region_levels(cur)
-            level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
-            combos = reported_combinations(cur)
-            labels = care_labels(cur)
-            care_type = query.get("care_type") if query.get("care_type") in {c for c, _ in combos} else "shelter"
-            groups = [g for c, g in combos if c == care_type]
-            target_group = query.get("target_group") if query.get("target_group") in groups else groups[0]
             moment = page_moment(query.get("at"))
-            cells = remembered(publication, ("shortfall", level, moment, care_type, target_group),
-                               lambda: shortfall(cur, level, moment, care_type, target_group))
-            region = query.get("region") if query.get("region") in {c.region_code for c in cells} else None
-            trend_level, trend_region = (level, region) if region else NATIONAL
-            monthly = remembered(publication, ("monthly", trend_level, trend_region, moment, care_type, target_group),
-                                 lambda: figures_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type,
-                                                    target_group, only_region=trend_region))
+            body = page_body(publication, "/inkoop", moment, query,
+                             lambda: _body(publication, cur, moment, query, lang))
     except NoPublishedData:
         return frame(lang, "/inkoop", None, [empty_state(lang, t("no_published", lang))], query)
+    return frame(lang, "/inkoop", publication, body, query, demo=demo)
+
+
+def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: datetime, query: dict[str, str],
+          lang: str) -> list:
+    levels = remembered(publication, ("levels",), lambda: region_levels(cur))
+    level = query.get("level") if query.get("level") in {l.level for l in levels} else levels[0].level
+    combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
+    labels = remembered(publication, ("labels",), lambda: care_labels(cur))
+    copy = copy_facts(publication, cur)
+    care_type = query.get("care_type") if query.get("care_type") in {c for c, _ in combos} else "shelter"
+    groups = [g for c, g in combos if c == care_type]
+    target_group = query.get("target_group") if query.get("target_group") in groups else groups[0]
+    cells = remembered(publication, ("shortfall", level, moment, care_type, target_group),
+                       lambda: shortfall(cur, level, moment, care_type, target_group, copy=copy))
+    region = query.get("region") if query.get("region") in {c.region_code for c in cells} else None
+    trend_level, trend_region = (level, region) if region else NATIONAL
+    monthly = remembered(publication, ("monthly", trend_level, trend_region, moment, care_type, target_group),
+                         lambda: figures_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type,
+                                            target_group, only_region=trend_region, copy=copy))
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
     controls = html.Div([
         labelled_dropdown("purchasing-level", t("level", lang),
@@ -63,7 +75,7 @@ def layout(**query: str) -> html.Div:
     ], className="controls", role="search")
     download = {"level": level, "care_type": care_type, "target_group": target_group, "at": query.get("at")}
     rendered = {"level": level, "care_type": care_type, "target_group": target_group, "region": region or ""}
-    body = [html.H1(t("purchasing_title", lang)), controls, dcc.Store(id="purchasing-rendered", data=rendered),
+    return [html.H1(t("purchasing_title", lang)), controls, dcc.Store(id="purchasing-rendered", data=rendered),
             html.P([html.A(t("download_csv", lang), href=href("/api/v1/shortfall", lang, **download, format="csv"),
                            id="download-csv", className="button-link", download="inkoop.csv"), " ",
                     html.A(t("download_xlsx", lang), href=href("/api/v1/shortfall", lang, **download,
@@ -71,7 +83,6 @@ def layout(**query: str) -> html.Div:
                            id="download-xlsx", className="button-link", download="inkoop.xlsx")]),
             _table(cells, level, lang) if cells else empty_state(lang),
             _trend(monthly, region and next(c.region_name for c in cells if c.region_code == region), lang)]
-    return frame(lang, "/inkoop", publication, body, query, demo=demo)
 
 
 def gap_to_median(cell: Shortfall) -> float | None:

@@ -1,12 +1,15 @@
 """Regio: status per care type x target group with reasons, 52-week trends, services, gaps, versus the nation."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import dash
+import duckdb
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (age_text, chart_table, day_text, empty_state, figure_number, first_rows, frame,
                                   href, labelled_dropdown, status_badge)
-from dashboard.data import page_moment, remembered, snapshot
+from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import trend_counts_figure, trend_waits_figure, versus_median_figure
 from dashboard.i18n import lang_of, t
 from dashboard.urlstate import with_params
@@ -14,6 +17,7 @@ from queries.demo import shows_demo_data
 from queries.derived import TREND_WEEKS
 from queries.errors import NoPublishedData
 from queries.providers import ProviderMatch, SearchFilters, search_providers
+from queries.publish import Publication
 from queries.reference import care_labels, region_levels_of, reported_combinations
 from queries.shortfall import Gap, Shortfall, coverage_gaps, shortfall, trends
 from queries.signals import REASONS, DemandSignals, demand_signals
@@ -30,39 +34,51 @@ def layout(region_code: str = "", **query: str) -> html.Div:
     try:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
-            levels = region_levels_of(cur, region_code)
-            if not levels:
-                return frame(lang, path, publication, [html.H1(t("unknown_region", lang)), empty_state(lang)],
-                             query, demo=demo)
-            level, region_name = next(((lv, n) for lv, n in levels if lv == query.get("level")), levels[0])
             moment = page_moment(query.get("at"))
-            labels = care_labels(cur)
-            combos = reported_combinations(cur)
-            key = (level, moment, region_code)
-            cells = remembered(publication, ("region", *key),
-                               lambda: shortfall(cur, level, moment, region=region_code))
-            care_type, target_group = _chosen(cells, combos, query)
-            series = remembered(publication, ("trend", *key, care_type, target_group),
-                                lambda: trends(cur, level, region_code, care_type, target_group, moment, TREND_WEEKS))
-            services = remembered(publication, ("services", *key), lambda: search_providers(
-                cur, SearchFilters(level=level, region=region_code), moment))
-            gaps = remembered(publication, ("gaps", *key),
-                              lambda: coverage_gaps(cur, level, moment, region=region_code, cells=cells))
-            signals = remembered(publication, ("signals", *key),
-                                 lambda: demand_signals(cur, level, moment, region=region_code))
+            body = page_body(publication, path, moment, query,
+                             lambda: _body(publication, cur, region_code, moment, query, lang))
     except NoPublishedData:
         return frame(lang, path, None, [empty_state(lang, t("no_published", lang))], query)
-    name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
-    body = [
-        html.H1(region_name),
-        _matrix(cells, combos, name, region_code, level, lang),
-        _trend(series, combos, care_type, target_group, name, lang),
-        _versus(cells, name, lang),
-        _gaps(gaps, lang),
-        _signals(signals, name, lang),
-        _services(services, name, lang, f"/regio/{region_code}", query),
-    ]
     return frame(lang, path, publication, body, query, demo=demo)
+
+
+def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, region_code: str, moment: datetime,
+          query: dict[str, str], lang: str) -> list:
+    levels = remembered(publication, ("levels_of", region_code), lambda: region_levels_of(cur, region_code))
+    if not levels:
+        return [html.H1(t("unknown_region", lang)), empty_state(lang)]
+    level, region_name = next(((lv, n) for lv, n in levels if lv == query.get("level")), levels[0])
+    labels = remembered(publication, ("labels",), lambda: care_labels(cur))
+    combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
+    copy = copy_facts(publication, cur)
+    key = (level, moment, region_code)
+    cells = remembered(publication, ("region", *key),
+                       lambda: shortfall(cur, level, moment, region=region_code, copy=copy))
+    care_type, target_group = _chosen(cells, combos, query)
+    series = remembered(publication, ("trend", *key, care_type, target_group), lambda: trends(
+        cur, level, region_code, care_type, target_group, moment, TREND_WEEKS, copy=copy))
+    services = remembered(publication, ("services", *key), lambda: search_providers(
+        cur, SearchFilters(level=level, region=region_code), moment))
+    gaps = remembered(publication, ("gaps", *key), lambda: coverage_gaps(cur, level, moment, region=region_code,
+                                                                         cells=cells, names=labels, copy=copy))
+    signals = remembered(publication, ("signals", *key), lambda: demand_signals(cur, level, moment, region=region_code))
+    name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
+    shown, more = first_rows(services, query.get("all") == "services", lang, f"/regio/{region_code}", query,
+                             "services")
+    # the same for every trend chosen: built once per copy, region and language
+    matrix, versus, gap_list, signal_table, service_table = remembered(
+        publication, ("region_parts", *key, lang, len(shown)), lambda: (
+            _matrix(cells, combos, name, region_code, level, lang), _versus(cells, name, lang), _gaps(gaps, lang),
+            _signals(signals, name, lang), _services_table(shown, name, lang)))
+    return [
+        html.H1(region_name),
+        matrix,
+        _trend(series, combos, care_type, target_group, name, lang),
+        versus,
+        gap_list,
+        signal_table,
+        html.Section([html.H2(t("services_title", lang)), service_table, *more], className="card"),
+    ]
 
 
 def _chosen(cells: list[Shortfall], combos: list[tuple[str, str]], query: dict[str, str]) -> tuple[str, str]:
@@ -158,11 +174,10 @@ def _signals(signals: list[DemandSignals], name, lang: str) -> html.Section:
     return html.Section([html.H2(t("signals_title", lang)), content], className="card")
 
 
-def _services(services: list[ProviderMatch], name, lang: str, path: str, query: dict) -> html.Section:
+def _services_table(shown: list[ProviderMatch], name, lang: str) -> html.Div:
     header = html.Tr([html.Th(t(k, lang), scope="col") for k in
                       ("service", "provider", "care_type", "available", "waiting", "wait_intake",
                        "wait_treatment", "age_of_figure")])
-    shown, more = first_rows(services, query.get("all") == "services", lang, path, query, "services")
     rows = [html.Tr([
         html.Td(m.service_name), html.Td(m.provider_name or ""), html.Td(name("care_type", m.care_type)),
         html.Td(t("free_of", lang).format(free=figure_number(m.available, lang),
@@ -172,9 +187,8 @@ def _services(services: list[ProviderMatch], name, lang: str, path: str, query: 
         html.Td(figure_number(m.wait_days_treatment, lang), className="num"),
         html.Td(age_text(m, lang), className="stale" if not m.fresh else None),
     ], **{"data-service": m.service_id}) for m in shown]
-    content = (html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-services"),
-                        className="table-scroll") if rows else empty_state(lang))
-    return html.Section([html.H2(t("services_title", lang)), content, *more], className="card")
+    return (html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-services"),
+                     className="table-scroll") if rows else empty_state(lang))
 
 
 @callback(Output("_pages_location", "search", allow_duplicate=True), Input("region-trend-choice", "value"),

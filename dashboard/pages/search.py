@@ -29,10 +29,10 @@ def layout(**query: str) -> html.Div:
     try:
         with snapshot() as (publication, cur):
             demo = remembered(publication, ("demo",), lambda: shows_demo_data(cur))
-            places = municipalities(cur)
-            labels = care_labels(cur)
-            combos = reported_combinations(cur)
-            languages = service_languages(cur)
+            places = remembered(publication, ("municipalities",), lambda: municipalities(cur))
+            labels = remembered(publication, ("labels",), lambda: care_labels(cur))
+            combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
+            languages = remembered(publication, ("languages",), lambda: service_languages(cur))
             filters = _filters(query, {code for code, _ in places})
             moment = page_moment(query.get("at"))
             matches = remembered(publication, ("search", filters, moment),

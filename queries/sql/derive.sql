@@ -57,8 +57,7 @@ CREATE OR REPLACE TABLE derived.observed_until AS
 SELECT max(valid_at) AS valid_at FROM capacity_observation;
 
 -- The shortfall from the copy's last figure on stays the same until the first fresh figure turns stale:
--- derived.shortfall_now (filled per level by queries/derived.py; framework NULL for all services, and
--- per framework for perpetrator programmes) holds it for moments in [computed_at, valid_until].
+-- for moments in [computed_at, valid_until] it is the shortfall at computed_at.
 CREATE OR REPLACE TABLE derived.now_window AS
 SELECT u.valid_at AS computed_at,
        min(l.o.valid_at + to_hours(24 * coalesce(src.freshness_days, ct.freshness_days)))
@@ -71,7 +70,11 @@ LEFT JOIN care_type AS ct USING (care_type)
 LEFT JOIN source AS src ON src.source_id = l.o.source_id
 GROUP BY u.valid_at;
 
-CREATE OR REPLACE TABLE derived.shortfall_now (
+-- The whole shortfall table per level, as shortfall.sql computes it (filled by queries/derived.py), at the
+-- copy's stored moments: computed_at (standing for its whole window; framework NULL for all services, and
+-- per framework for perpetrator programmes) and each standard moment of derived.moments (the week and month
+-- ends of trends and month series; framework NULL only). Read by shortfall_stored.sql.
+CREATE OR REPLACE TABLE derived.shortfall (
     level VARCHAR, framework VARCHAR, at_ts TIMESTAMPTZ, region_code VARCHAR, region_name VARCHAR, care_type VARCHAR,
     target_group VARCHAR, services BIGINT, services_fresh BIGINT, places DOUBLE, available DOUBLE,
     waiting DOUBLE, unmet_now DOUBLE, norm_places DOUBLE, norm_gap DOUBLE, per_10k DOUBLE,

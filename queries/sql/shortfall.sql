@@ -1,5 +1,5 @@
 -- Shortfall figures per moment x region x care type x target group (DESIGN.md, "Shortfall").
--- Parameters: $level, $times (TIMESTAMPTZ[]), $care_type, $target_group, $framework, $region, $only_region,
+-- Parameters: $level (NULL: every level, as derive fills the copy's table), $times (TIMESTAMPTZ[]), $care_type, $target_group, $framework, $region, $only_region,
 -- $max_window_days, $window_start, $window_end, $from_copy, $last_figure (filters NULL for all). Reads the
 -- derived tables of the copy (derive.sql). $region filters the result (national medians still compare with
 -- every region); $only_region leaves out every other region's services early (fast, for trends of one
@@ -7,7 +7,8 @@
 WITH
 times AS (SELECT unnest($times::TIMESTAMPTZ[]) AS at_ts),
 region_pop AS (
-    SELECT region_code, region_name, inhabitants, children FROM derived.region_pop WHERE level = $level
+    SELECT level, region_code, region_name, inhabitants, children FROM derived.region_pop
+    WHERE $level IS NULL OR level = $level
 ),
 combos AS (
     SELECT c.care_type, c.target_group, ct.sort_order AS care_order, tg.sort_order AS group_order,
@@ -20,7 +21,7 @@ combos AS (
       AND ($target_group IS NULL OR c.target_group = $target_group)
 ),
 service_weight AS (
-    SELECT service_id, region_code, weight FROM derived.service_weight WHERE level = $level
+    SELECT level, service_id, region_code, weight FROM derived.service_weight WHERE $level IS NULL OR level = $level
 ),
 services AS (
     SELECT s.service_id, s.care_type, g.target_group
@@ -70,7 +71,7 @@ observed AS (
     LEFT JOIN source AS src ON src.source_id = r.o.source_id
 ),
 cells AS (
-    SELECT o.at_ts, w.region_code, o.care_type, o.target_group,
+    SELECT o.at_ts, w.level, w.region_code, o.care_type, o.target_group,
            count(*) AS services,
            count(*) FILTER (WHERE o.fresh) AS services_fresh,
            sum(w.weight * o.maximum) FILTER (WHERE o.fresh) AS places,
@@ -83,10 +84,10 @@ cells AS (
                AS wait_breaches
     FROM observed AS o
     JOIN service_weight AS w USING (service_id)
-    GROUP BY o.at_ts, w.region_code, o.care_type, o.target_group
+    GROUP BY o.at_ts, w.level, w.region_code, o.care_type, o.target_group
 ),
 figures AS (
-    SELECT t.at_ts, r.region_code, r.region_name, c.care_type, c.target_group, c.care_order, c.group_order,
+    SELECT t.at_ts, r.level, r.region_code, r.region_name, c.care_type, c.target_group, c.care_order, c.group_order,
            r.inhabitants,
            CASE c.population_basis
                WHEN 'child' THEN coalesce(r.children, r.inhabitants)
@@ -104,7 +105,7 @@ figures AS (
     FROM times AS t
     CROSS JOIN region_pop AS r
     CROSS JOIN combos AS c
-    LEFT JOIN cells AS x ON x.at_ts = t.at_ts AND x.region_code = r.region_code
+    LEFT JOIN cells AS x ON x.at_ts = t.at_ts AND x.level = r.level AND x.region_code = r.region_code
                         AND x.care_type = c.care_type AND x.target_group = c.target_group
 ),
 measured AS (
@@ -120,14 +121,14 @@ measured AS (
 -- the national median is over every region of the level, so the region filter comes last
 SELECT * EXCLUDE (care_order, group_order)
 FROM (
-    SELECT at_ts, region_code, region_name, care_type, target_group, services, services_fresh, places, available,
+    SELECT at_ts, level, region_code, region_name, care_type, target_group, services, services_fresh, places, available,
            waiting, unmet_now, norm_places, norm_gap, per_10k,
            CASE WHEN $only_region IS NULL
-                THEN median(per_10k) OVER (PARTITION BY at_ts, care_type, target_group) END
+                THEN median(per_10k) OVER (PARTITION BY at_ts, level, care_type, target_group) END
                AS national_median_per_10k,
            median_wait_intake_days, median_wait_treatment_days, wait_breaches,
            wait_norm_intake_days, wait_norm_treatment_days, inhabitants, target_population, care_order, group_order
     FROM measured
 )
 WHERE coalesce($region, $only_region) IS NULL OR region_code = coalesce($region, $only_region)
-ORDER BY at_ts, care_order, group_order, region_code
+ORDER BY at_ts, level, care_order, group_order, region_code
