@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ingest.records import StructuralError
 from ingest.rules import rules_of
-from ingest.staging import stage
+from ingest.staging import cell_of, stage, staged_text
 from ingest.tabular import PlainCsvExtract, read_csv_bytes, read_tabular
 from ingest.validate import read_reference, validate
 from queries.db import rows
@@ -179,3 +179,13 @@ def test_files_duckdb_would_read_otherwise_are_read_in_python(tmp_path: Path, co
     path = tmp_path / "f.csv"
     path.write_bytes(content)
     assert not isinstance(read_tabular(path), PlainCsvExtract)
+
+
+@pytest.mark.parametrize("cell", ["tekst", "\x01begint met de markering", "Opvang \ud800", 12, 12.5, 1e400, True, False,
+                                  None, datetime(2026, 3, 29, 2, 30)], ids=repr)
+def test_a_staged_cell_gives_the_same_value_back(cell: object) -> None:
+    """Text, numbers, yes/no and dates of spreadsheets and feeds, and text DuckDB cannot hold, survive staging;
+    None is an empty cell, as the rules read it."""
+    con = duckdb.connect()
+    text = rows(con, "SELECT ?::VARCHAR", [staged_text(cell)])[0][0]
+    assert cell_of(text) == ("" if cell is None else cell) and type(cell_of(text)) is (str if cell is None else type(cell))
