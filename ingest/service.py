@@ -147,7 +147,7 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     stop = threading.Event()
     alerts = AlertJobs(runner, mail is not None, lambda name: local_role(users_file(runner.paths.root), name))
-    alerts.start(scheduler, stop)
+    evaluating = alerts.start(scheduler, stop)
     runner.publish_requested.set()   # what the previous process committed after its last publication
     publisher = threading.Thread(target=_publish_until, args=(runner, stop, alerts.published), name="publisher",
                                  daemon=True)
@@ -156,7 +156,7 @@ def _run_scheduler(runner: SourceRunner, sources: list[SourceConfig]) -> None:
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        _stop(scheduler, runner, stop, publisher)
+        _stop(scheduler, runner, stop, (publisher, evaluating), alerts.due)
 
 
 def queue_reminders_if_mail_on(warehouse: Warehouse, links: LinkStore, mail: SmtpSettings | None,
@@ -192,20 +192,23 @@ def _add_mail_jobs(scheduler: BlockingScheduler, runner: SourceRunner) -> SmtpSe
 
 
 def _stop(scheduler: BlockingScheduler, runner: SourceRunner, stop: threading.Event,
-          publisher: threading.Thread) -> None:
-    """Stop within STOP_SECONDS: no new job or batch starts; running ones get the time that is left to commit.
-    A run still busy after that is left to roll back: the process ends without closing the warehouse (what
-    was committed is in DuckDB's write-ahead log; the open transaction is lost, as with a crash)."""
+          threads: tuple[threading.Thread, ...], wake: threading.Event) -> None:
+    """Stop within STOP_SECONDS: no new job or batch starts; running ones (and the publisher and alerts
+    threads, woken by `wake`) get the time that is left to finish. A run still busy after that is left to roll
+    back: the process ends without closing the warehouse (what was committed is in DuckDB's write-ahead log;
+    the open transaction is lost, as with a crash). No thread is left inside DuckDB while Python shuts down."""
     for sig in (signal.SIGINT, signal.SIGTERM):   # Ctrl-C reaches the whole group, `capacity run` sends TERM too
         signal.signal(sig, signal.SIG_IGN)
     deadline = time.monotonic() + STOP_SECONDS
     runner.stopping.set()
     stop.set()
+    wake.set()
     if scheduler.running:
         scheduler.shutdown(wait=False)
     finished = runner.wait_until_idle(max(0.0, deadline - time.monotonic()))
-    publisher.join(max(0.0, deadline - time.monotonic()))
-    if finished and not publisher.is_alive():
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if finished and not any(thread.is_alive() for thread in threads):
         log.info("ingest stopped")
         return
     log.warning("ingest stopped with a source run or publication unfinished; it is rolled back and done again "
