@@ -134,6 +134,7 @@ SELECT row, service_id, valid_at, unit, maximum, available, status, waiting_coun
        wait_days_treatment
 FROM {records}"""
 DROP_ROWS = "DELETE FROM {records} WHERE row IN (SELECT unnest(?::INTEGER[]))"
+COUNT_OBSERVATIONS = "SELECT count(*) FROM batch_observations"
 STAGE_SERVICES = """
 CREATE OR REPLACE TEMP TABLE batch_services AS   -- a file has one row per service and moment (ingest/row_checks.py)
 SELECT service_id, provider_id, provider_name, service_name, care_type, framework, age_min, age_max, whole_family,
@@ -228,9 +229,8 @@ def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
         corrections = [row for row, same in existing if not same]
         skip = refused + unchanged_rows
         if skip:
-            run(con, DROP_ROWS.format(records=records), [skip])
-            run(con, STAGE_OBSERVATIONS.format(records=records))
-        if not scalar(con, "SELECT count(*) FROM batch_observations"):
+            run(con, DROP_ROWS.format(records=records), [skip])   # the view batch_observations shows it at once
+        if not scalar(con, COUNT_OBSERVATIONS):
             return LoadResult(0, len(unchanged_rows), rejected)
         if corrections:
             run(con, STAGE_CORRECTIONS, [corrections])

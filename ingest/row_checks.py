@@ -23,7 +23,7 @@ coalesce(status, CASE WHEN available IS NULL THEN 'unknown' WHEN available > 0 T
 coalesce(whole_family, false) AS whole_family, coalesce(languages, []) AS languages,
 coalesce(violence_profiles, []) AS violence_profiles"""
 COUNTS = """
-SELECT count(*) FILTER (WHERE NOT keep), count(*) FILTER (WHERE loadable), {left_out} FROM {values}"""
+SELECT count(*) FILTER (WHERE NOT keep), {left_out} FROM {values}"""
 MASKED = """
 SELECT DISTINCT l.label FROM {values} AS v JOIN {lookups} AS l ON l.id = v."{name}__id"
 WHERE v.keep AND v."{name}__state" = {problem} AND l.bsn"""

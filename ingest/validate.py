@@ -157,7 +157,6 @@ class Checked:
 
     con: duckdb.DuckDBPyConnection
     records: str
-    loadable: int
     rejected: list[RowError]
     dropped_columns: list[str]
     masked_columns: list[str]
@@ -236,11 +235,11 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
         if BSN in seen else []
     left_out = " + ".join(f'count(*) FILTER (WHERE keep AND "{name}__state" = {LEFT_OUT})'
                           for name in seen.get(LEFT_OUT, ())) or "0"
-    filtered, loadable, left_out = rows(con, COUNTS.format(values=values, left_out=left_out))[0]
+    filtered, left_out = rows(con, COUNTS.format(values=values, left_out=left_out))[0]
     run(con, KEEP_LOADABLE.format(values=values))
     run(con, f"DROP TABLE {problems}")
     tables.remove(problems)
-    return Checked(con, values, loadable, rejected, dropped, masked, filtered, int(left_out or 0), where,
+    return Checked(con, values, rejected, dropped, masked, filtered, int(left_out or 0), where,
                    staged.rows + len({e.row for e in staged.errors}), tables)
 
 
