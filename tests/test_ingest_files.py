@@ -283,6 +283,8 @@ def test_other_figures_for_a_loaded_moment_correct_it_identical_ones_are_skipped
     assert first.summary.corrected == 0
     drop(data_paths, "three.csv", csv_bytes("S21,B,P,shelter,child,GM0014,2026-11-24,place,5,0"))
     assert run_source(data_paths, config).summary.corrected == 0   # the same correction again changes nothing
+    assert outcome.query("SELECT service_id, count(*) FROM capacity_observation GROUP BY service_id, valid_at, "
+                         "source_id ORDER BY service_id") == [("S20", 1), ("S21", 1)]   # one row per key, always
     with Warehouse(data_paths) as warehouse:
         warehouse.publish()
     with dashboard(data_paths) as url:   # login off: a steward sees Databronnen

@@ -94,10 +94,18 @@ def test_constraints_make_bad_states_impossible(data_paths: DataPaths, statement
             run(warehouse.con, statement)
 
 
-def test_a_valid_observation_is_accepted_once_per_service_time_and_source(data_paths: DataPaths) -> None:
-    insert = ("INSERT INTO capacity_observation VALUES "
-              "('s', TIMESTAMPTZ '2026-01-01 10:00:00+00', 'src', 'place', 3, 1, 'open', 0, 0, 0, 1, now())")
-    with Warehouse(data_paths) as warehouse:
-        run(warehouse.con, insert)
-        with pytest.raises(duckdb.ConstraintException):
-            run(warehouse.con, insert)
+def test_013_keeps_every_observation_when_it_drops_the_key_index(tmp_path: Path) -> None:
+    """Observations written under 012 are all there, unchanged, after 013 rebuilds the table."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    known = available_migrations()
+    apply_migrations(con, [m for m in known if m.version <= 12])
+    written = [("s1", "2026-01-01 10:00:00+00", "src", "place", 3, 1, "open", 0, 0, 0, 1),
+               ("s1", "2026-01-01 11:00:00+00", "src", "bed", None, None, "unknown", None, None, None, 2),
+               ("s2", "2026-01-01 10:00:00+00", "other", "group_seat", 8, 0, "full", 4, 12, 30, 3)]
+    for row in written:
+        run(con, "INSERT INTO capacity_observation VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+            list(row))
+    assert apply_migrations(con, known) == [m.version for m in known if m.version > 12]
+    assert rows(con, "SELECT service_id, strftime(timezone('UTC', valid_at), '%Y-%m-%d %H:%M:%S+00'), source_id, "
+                     "unit, maximum, available, status, waiting_count, wait_days_intake, wait_days_treatment, run_id "
+                     "FROM capacity_observation ORDER BY run_id") == written
