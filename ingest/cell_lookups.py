@@ -27,7 +27,7 @@ from .staging import Staged, cell_of, new_name
 from .values import ValueProblem, as_text
 
 EMPTY, GIVEN, PROBLEM, LEFT_OUT = 0, 1, 2, 3   # a field's state in a row
-BSN = -1   # not a state: marks the fields with a cell holding a BSN (see `build_lookups`)
+BSN, ADDRESS = -1, -2   # not states: mark the fields with a cell holding a BSN, or a street address
 TEXT_CONTROLS = "\t\n\r"  # the only control characters a cell may hold (line breaks in a quoted cell)
 SHOWN_VALUE = 200
 LIST_SEP, PAIR_SEP = "\x1f", "\x1e"
@@ -123,24 +123,42 @@ def character_error(row: int, column: str, cell: str, position: int, code: str) 
                     "remove it and send the row again")
 
 
+@dataclass(frozen=True)
+class Only:
+    """The outcome of a field whose cells are the same in every row (no join needed to give it to them)."""
+
+    state: int
+    id: int
+    means: str | None
+    v: str | None       # encoded
+    addr: bool
+    slug: str | None
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """The lookup table of a staged file (column `field`: the field's position in `sources`; None when no
+    statement would read it), each field's key columns in it, per state the fields with a cell in it (and
+    `BSN`, `ADDRESS`: those holding a BSN, a street address), and the fields with one combination of cells
+    in the whole file, none of them NULL (`only`)."""
+
+    table: str | None
+    keys: dict[str, list[str]]
+    seen: dict[int, set[str]]
+    only: dict[str, Only]
+
+
 def build_lookups(con: duckdb.DuckDBPyConnection, staged: Staged, sources: dict[str, FieldSource],
                   rules: SourceRules, parsers: dict[str, Callable[[object], Any]], slug: Callable[[str], str]
-                  ) -> tuple[str, dict[str, list[str]], dict[int, set[str]]]:
-    """One lookup table for every field of `sources` over the distinct cells of its columns (column `field`:
-    the field's position in `sources`); returns the table, each field's key columns, and per state the fields
-    that have a cell in it (with "bsn" for those holding a BSN)."""
+                  ) -> Lookups:
+    """One lookup table for every field of `sources` over the distinct cells of its columns."""
     width = max((len(source.columns) for source in sources.values()), default=0)
     key_names = [f"k{i}" for i in range(1, width + 1)]
-    selects = []
-    for index, source in enumerate(sources.values()):
-        keys = [staged.columns[column] for column in source.columns]
-        padded = keys + ["NULL"] * (width - len(keys))
-        selects.append(f"SELECT {index} AS field, {', '.join(padded)} FROM (SELECT DISTINCT {', '.join(keys)} "
-                       f"FROM {staged.table})")
     names = list(sources)
     records = []
     seen: dict[int, set[str]] = {}
-    for number, (index, *key) in enumerate(rows(con, " UNION ALL ".join(selects)) if selects else [], start=1):
+    found: dict[str, list[tuple[list[str], Only]]] = {}
+    for number, (index, *key) in enumerate(_distinct_keys(con, staged, sources, width), start=1):
         name = names[index]
         source = sources[name]
         cells = {column: cell_of(text) for column, text in zip(source.columns, key)}
@@ -150,10 +168,37 @@ def build_lookups(con: duckdb.DuckDBPyConnection, staged: Staged, sources: dict[
             seen.setdefault(BSN, set()).add(name)
         problem, value = outcome.problem, outcome.value
         kind = FIELD_BY_NAME[name].kind
+        given = Only(outcome.state, number, outcome.means, encoded(kind, value), has_address(value),
+                     slug(value) if name == "provider_name" and value else None)
+        if given.addr:
+            seen.setdefault(ADDRESS, set()).add(name)
         records.append((index, *key, number, outcome.state, outcome.means, problem.column if problem else None,
                         problem.value if problem else None, problem.nl if problem else None,
-                        problem.en if problem else None, outcome.bsn, kind, encoded(kind, value),
-                        has_address(value), slug(value) if name == "provider_name" and value else None))
+                        problem.en if problem else None, outcome.bsn, kind, given.v, given.addr, given.slug))
+        found.setdefault(name, []).append((key[:len(source.columns)], given))
+    only = {name: cells[0][1] for name, cells in found.items() if len(cells) == 1 and None not in cells[0][0]}
+    needed = PROBLEM in seen or any(name not in only for name in sources)
+    return Lookups(_lookup_table(con, records, key_names, sources) if needed else None, {
+        name: key_names[:len(source.columns)] for name, source in sources.items()}, seen, only)
+
+
+def _distinct_keys(con: duckdb.DuckDBPyConnection, staged: Staged, sources: dict[str, FieldSource], width: int
+                   ) -> list[tuple]:
+    """(field index, *key) for each distinct combination of a field's cells, padded to `width` with None."""
+    found, selects = [], []
+    for index, source in enumerate(sources.values()):
+        if len(source.columns) == 1:
+            found += [(index, text, *[None] * (width - 1)) for text in staged.distinct(con, source.columns[0])]
+            continue
+        keys = [staged.columns[column] for column in source.columns]
+        padded = keys + ["NULL"] * (width - len(keys))
+        selects.append(f"SELECT {index} AS field, {', '.join(padded)} FROM (SELECT DISTINCT {', '.join(keys)} "
+                       f"FROM {staged.table})")
+    return found + (rows(con, " UNION ALL ".join(selects)) if selects else [])
+
+
+def _lookup_table(con: duckdb.DuckDBPyConnection, records: list[tuple], key_names: list[str],
+                  sources: dict[str, FieldSource]) -> str:
     frame = pd.DataFrame(records, columns=["field", *key_names, *LOOKUP_COLUMNS], dtype="object")
     kinds = sorted({FIELD_BY_NAME[name].kind for name in sources})
     typed = "".join(f"CASE WHEN kind = $kind_{kind} THEN {decoded(kind, 'v::VARCHAR')} END AS v_{kind}, "
@@ -166,7 +211,7 @@ def build_lookups(con: duckdb.DuckDBPyConnection, staged: Staged, sources: dict[
             {f"kind_{kind}": kind for kind in kinds})
     finally:
         con.unregister(view)
-    return table, {name: key_names[:len(source.columns)] for name, source in sources.items()}, seen
+    return table
 
 
 def column_flags(con: duckdb.DuckDBPyConnection, staged: Staged, columns: list[str],

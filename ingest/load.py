@@ -27,6 +27,7 @@ INSERT INTO source (source_id, kind, location, schedule, freshness_days, registe
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id) DO UPDATE SET kind = excluded.kind, location = excluded.location,
     schedule = excluded.schedule, freshness_days = excluded.freshness_days, demo = excluded.demo"""
+SOURCE_AS_REGISTERED = "SELECT kind, location, schedule, freshness_days, demo FROM source WHERE source_id = ?"
 SERVICES_OF_OTHER_SOURCES = """
 SELECT b.row, b.service_id, s.source_id FROM batch_observations AS b JOIN service AS s USING (service_id)
 WHERE s.source_id <> ? ORDER BY b.row"""
@@ -192,8 +193,10 @@ class PutAway:
 
 def register_source(con: duckdb.DuckDBPyConnection, source_id: str, kind: str, location: str,
                     schedule: str | None, freshness_days: int | None, now: datetime, demo: bool = False) -> None:
-    """Record the source as configured; `demo` marks fictional demonstration data."""
-    run(con, UPSERT_SOURCE, [source_id, kind, location, schedule, freshness_days, now, demo])
+    """Record the source as configured (unless it is, as it mostly is); `demo` marks fictional demonstration
+    data."""
+    if rows(con, SOURCE_AS_REGISTERED, [source_id]) != [(kind, location, schedule, freshness_days, demo)]:
+        run(con, UPSERT_SOURCE, [source_id, kind, location, schedule, freshness_days, now, demo])
 
 
 def next_run_id(con: duckdb.DuckDBPyConnection) -> int:

@@ -2,7 +2,8 @@
 
 `values_sql` gives every row its fields' final values (the row's own, else what a `means` word implies,
 else the default), their states and problems; `CHECKS` are the rules between fields, applied to the rows
-without a problem in a single value; `DUPLICATES` and `NAME_CLASHES` compare the rows that remain.
+without a problem in a single value; `ROW_CLASHES` compares the rows that remain (duplicates, and one
+provider with two names).
 Statements that depend on a source's rules are generated here, with every value a bound parameter.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cell_lookups import GIVEN, LEFT_OUT, PROBLEM, SQL_TYPES, decoded
+from .cell_lookups import GIVEN, LEFT_OUT, PROBLEM, SQL_TYPES, Only, decoded
 from .fields import FIELD_BY_NAME, FIELDS, REQUIRED
 from .privacy import address_error
 
@@ -33,31 +34,30 @@ JOIN {lookups} AS l ON l.id = v."{name}__id" WHERE v.keep AND v."{name}__state" 
 IMPLIED_PROBLEMS = """
 SELECT v.row, 1 AS phase, 1000 + v."{name}__imp_order", i.column_name, i.shown, i.nl, i.en FROM {values} AS v
 JOIN {implied} AS i ON i.id = v."{name}__imp" WHERE v.keep AND NOT i.ok AND {not_given}"""
-DUPLICATES = """
+ROW_CLASHES = """
 INSERT INTO {problems}
 WITH twice AS (SELECT service_id, valid_at FROM {values} WHERE loadable GROUP BY service_id, valid_at
                HAVING count(*) > 1),
      listed AS (SELECT service_id, valid_at, strftime(timezone('UTC', valid_at), '%Y-%m-%d %H:%M') AS moment,
                        string_agg(row::VARCHAR, ', ' ORDER BY row) AS listed, list(row) AS numbers
-                FROM {values} JOIN twice USING (service_id, valid_at) WHERE loadable GROUP BY service_id, valid_at)
-SELECT unnest(numbers), 3, 0, $column, service_id,
+                FROM {values} JOIN twice USING (service_id, valid_at) WHERE loadable GROUP BY service_id, valid_at),
+     named AS (SELECT provider_id, min(row) AS first_row, arg_min(provider_name, row) AS first_name
+               FROM {values} WHERE loadable GROUP BY provider_id)
+SELECT unnest(numbers), 3, 0, $service_column, service_id,
        'dienst ' || service_id || ' staat meer dan eens in dit bestand met peilmoment ' || moment
            || ' UTC (regels ' || listed || '); geen van deze regels is geladen',
        'service ' || service_id || ' occurs more than once in this file at ' || moment || ' UTC (rows '
            || listed || '); none of them was loaded'
-FROM listed"""
-NAME_CLASHES = """
-INSERT INTO {problems}
-SELECT c.row, 4, 0, $column, c.provider_name,
-       $column || ': aanbieder ' || c.provider_id || ' heet in regel ' || f.first_row::VARCHAR || ' '''
+FROM listed
+UNION ALL
+SELECT c.row, 4, 0, $provider_column, c.provider_name,
+       $provider_column || ': aanbieder ' || c.provider_id || ' heet in regel ' || f.first_row::VARCHAR || ' '''
            || f.first_name || ''' en hier ''' || c.provider_name
            || '''; één aanbieder heeft één naam (deze regel is niet geladen)',
-       $column || ': provider ' || c.provider_id || ' is called ''' || f.first_name || ''' on row '
+       $provider_column || ': provider ' || c.provider_id || ' is called ''' || f.first_name || ''' on row '
            || f.first_row::VARCHAR || ' and ''' || c.provider_name || ''' here; one provider has one name (this row '
            || 'was not loaded)'
-FROM {values} AS c
-JOIN (SELECT provider_id, min(row) AS first_row, arg_min(provider_name, row) AS first_name
-      FROM {values} WHERE loadable GROUP BY provider_id) AS f USING (provider_id)
+FROM {values} AS c JOIN named AS f USING (provider_id)
 WHERE c.loadable AND c.provider_name <> f.first_name"""
 SET_ASIDE = """
 UPDATE {values} SET loadable = false
@@ -113,11 +113,15 @@ class Plan:
 
     staged: str
     columns: dict[str, str]                         # header column -> staged column
-    lookups: str                                    # the lookup table (ingest/cell_lookups.py)
+    lookups: str | None                             # the lookup table (ingest/cell_lookups.py)
     sources: dict[str, tuple[tuple[str, ...], list[str]]]   # field -> (its columns, its keys in `lookups`)
     empty: dict[str, Constant]                      # field -> its value when the row gives none
     implied: dict[str, list[Implied]]               # field -> what words imply for it, in the sources' order
     keep: tuple[tuple[str, ...], str, list[str]] | None   # the filters' columns, lookup, keys
+    only: dict[str, Only]                           # fields with the same cells in every row: no join
+    states: frozenset[str]                          # fields whose `F__state` later statements read
+    ids: frozenset[str]                             # fields whose `F__id` later statements read
+    addressed: tuple[str, ...]                      # text fields that may hold a street address
 
 
 def values_sql(plan: Plan, values: str) -> tuple[str, dict[str, Any]]:
@@ -126,13 +130,15 @@ def values_sql(plan: Plan, values: str) -> tuple[str, dict[str, Any]]:
     p = Params()
     joins, inner = [], ["r.row"]
     for index, (name, (columns, keys)) in enumerate(plan.sources.items()):
+        if name in plan.only:
+            inner += _only(plan, name, p)
+            continue
         alias = f"l{index}"
         on = " AND ".join(f"{alias}.{key} = r.{plan.columns[column]}" for key, column in zip(keys, columns))
         joins.append(f"JOIN {plan.lookups} AS {alias} ON {alias}.field = {index} AND {on}")
         inner += [f'{alias}.state AS "{name}__state"', f'{alias}.id AS "{name}__id"',
                   f'{alias}.v_{FIELD_BY_NAME[name].kind} AS "{name}__v"']
-        inner += [f'{alias}.means AS "{name}__means"'] if any(i.source == name for found in plan.implied.values()
-                                                              for i in found) else []
+        inner += [f'{alias}.means AS "{name}__means"'] if _implies(plan, name) else []
         inner += [f'{alias}.addr AS "{name}__addr"'] if name in TEXT_FIELDS else []
         inner += [f'{alias}.slug AS "{name}__slug"'] if name == "provider_name" else []
     if plan.keep is not None:
@@ -151,11 +157,11 @@ def values_sql(plan: Plan, values: str) -> tuple[str, dict[str, Any]]:
         bad = [i.id for i in implied if not i.ok]
         if bad:
             failing.append(f'(CASE {last_wins} END IN ({", ".join(str(b) for b in bad)}) AND {not_given(plan, name)})')
-    for name in plan.sources:
-        outer += [f'"{name}__state"', f'"{name}__id"']
+    outer += [f'"{name}__state"' for name in plan.sources if name in plan.states]
+    outer += [f'"{name}__id"' for name in plan.sources if name in plan.ids]
     for spec in FIELDS:
         outer.append(f'{_final(plan, spec.name, "v", p)} AS "{spec.name}"')
-        if spec.name in TEXT_FIELDS:
+        if spec.name in plan.addressed:
             outer.append(f'{_final(plan, spec.name, "addr", p)} AS "{spec.name}__addr"')
     outer.append(f'{_final(plan, "provider_name", "slug", p)} AS "provider_name__slug"')
     problems = [f'"{name}__state" = {PROBLEM}' for name in plan.sources] + failing
@@ -164,6 +170,33 @@ def values_sql(plan: Plan, values: str) -> tuple[str, dict[str, Any]]:
            f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {plan.staged} AS r "
            f"{' '.join(joins)}))")
     return sql, p.values
+
+
+def _only(plan: Plan, name: str, p: Params) -> list[str]:
+    """The inner columns of a field with one outcome in the whole file, as constants."""
+    only = plan.only[name]
+    columns = [f'{only.state}::TINYINT AS "{name}__state"', f'{only.id}::INTEGER AS "{name}__id"',
+               f'{_value(FIELD_BY_NAME[name].kind, only.v, p)} AS "{name}__v"']
+    columns += [f'{_text(only.means, p)} AS "{name}__means"'] if _implies(plan, name) else []
+    columns += [f'{"true" if only.addr else "false"} AS "{name}__addr"'] if name in TEXT_FIELDS else []
+    columns += [f'{_text(only.slug, p)} AS "{name}__slug"'] if name == "provider_name" else []
+    return columns
+
+
+def _implies(plan: Plan, name: str) -> bool:
+    """Whether a `means` word of field `name` implies values of fields."""
+    return any(i.source == name for found in plan.implied.values() for i in found)
+
+
+def _value(kind: str, value: str | None, p: Params) -> str:
+    """SQL: an encoded value as the kind's SQL type (no parameter to plan around for no value or an empty list)."""
+    if value in (None, ""):
+        return f"NULL::{SQL_TYPES[kind]}" if value is None else decoded(kind, "''")
+    return decoded(kind, f"{p(value)}::VARCHAR")
+
+
+def _text(value: str | None, p: Params) -> str:
+    return f"{p(value)}::VARCHAR" if value is not None else "NULL::VARCHAR"
 
 
 def not_given(plan: Plan, name: str) -> str:
@@ -177,13 +210,11 @@ def _final(plan: Plan, name: str, part: str, p: Params) -> str:
     kind = FIELD_BY_NAME[name].kind
 
     def constant(c: Constant) -> str:
-        if part == "v" and c.value in (None, ""):   # no value, or an empty list: no parameter to plan around
-            return f"NULL::{SQL_TYPES[kind]}" if c.value is None else decoded(kind, "''")
         if part == "v":
-            return decoded(kind, f"{p(c.value)}::VARCHAR")
+            return _value(kind, c.value, p)
         if part == "addr":
             return "true" if c.addr else "false"
-        return f"{p(c.slug)}::VARCHAR" if c.slug is not None else "NULL::VARCHAR"
+        return _text(c.slug, p)
 
     cases = []
     if name in plan.sources:
@@ -193,9 +224,11 @@ def _final(plan: Plan, name: str, part: str, p: Params) -> str:
     return f"CASE {' '.join(cases)} ELSE {constant(plan.empty[name])} END" if cases else constant(plan.empty[name])
 
 
-def checks_sql(where: dict[str, str], values: str, problems: str) -> tuple[str, dict[str, Any]]:
+def checks_sql(where: dict[str, str], addressed: tuple[str, ...], values: str, problems: str
+               ) -> tuple[str, dict[str, Any]]:
     """INSERT the problems of the rules between fields, for the kept rows whose values are all well formed
-    (one pass: each rule gives a problem or NULL, in the order the rules are listed)."""
+    (one pass: each rule gives a problem or NULL, in the order the rules are listed); the address rule for
+    the `addressed` text fields only (the others hold none)."""
     p = Params()
     label = lambda name: p(where.get(name, name))  # noqa: E731
     rules = []   # (condition, column, value, nl, en) as SQL
@@ -218,8 +251,8 @@ def checks_sql(where: dict[str, str], values: str, problems: str) -> tuple[str, 
         rules.append((f"{name} > 3650", label(name), f"{name}::VARCHAR",
                       f"'{name}: ' || {name}::VARCHAR || ' dagen is meer dan 3650 (10 jaar)'",
                       f"'{name}: ' || {name}::VARCHAR || ' days is more than 3650 (10 years)'"))
-    secret = p(list(SECRET_LOCATION_CARE_TYPES))
-    for name in TEXT_FIELDS:
+    secret = p(list(SECRET_LOCATION_CARE_TYPES)) if addressed else None
+    for name in addressed:
         error = address_error(0, where.get(name, name))
         rules.append((f'list_contains({secret}, care_type) AND "{name}__addr"', p(error.column), p(error.value),
                       p(error.nl), p(error.en)))

@@ -39,6 +39,8 @@ WHERE s.width <> ? ORDER BY s.row"""
 DROP_ROWS = "DELETE FROM {table} WHERE row IN (SELECT unnest(?::INTEGER[]))"
 COUNT_ROWS = "SELECT count(*) FROM {table}"
 DISTINCT = "SELECT {index}, {column} FROM (SELECT DISTINCT {column} FROM {table})"
+ALL_CELLS = "SELECT {columns} FROM {table}"
+FEW_ROWS = 500   # up to this many rows, reading them all is quicker than planning a DISTINCT per column
 LINE_READER_DELIMITER = "\x01"   # never in a plain CSV: DuckDB hands over each line whole
 MAX_LINE_BYTES = 64 * 1024 * 1024
 _names = itertools.count(1)
@@ -57,12 +59,19 @@ class Staged:
     def distinct(self, con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
         """The distinct staged texts of a header column (those of every column read at once, on first use)."""
         if not self._distinct and self.columns:
-            found: dict[int, list[str]] = {}
-            for index, text in rows(con, " UNION ALL ".join(DISTINCT.format(index=index, column=name, table=self.table)
-                                                            for index, name in enumerate(self.columns.values()))):
-                found.setdefault(index, []).append(text)
-            self._distinct = {column: found.get(index, []) for index, column in enumerate(self.columns)}
+            self._distinct = self._all_cells(con) if self.rows <= FEW_ROWS else self._distinct_cells(con)
         return self._distinct[column]
+
+    def _all_cells(self, con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+        found = rows(con, ALL_CELLS.format(columns=", ".join(self.columns.values()), table=self.table))
+        return {column: list(dict.fromkeys(row[index] for row in found)) for index, column in enumerate(self.columns)}
+
+    def _distinct_cells(self, con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+        found: dict[int, list[str]] = {}
+        for index, text in rows(con, " UNION ALL ".join(DISTINCT.format(index=index, column=name, table=self.table)
+                                                        for index, name in enumerate(self.columns.values()))):
+            found.setdefault(index, []).append(text)
+        return {column: found.get(index, []) for index, column in enumerate(self.columns)}
 
 
 def new_name(prefix: str) -> str:

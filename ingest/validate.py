@@ -25,17 +25,17 @@ import duckdb
 
 import pandas as pd
 
-from queries.db import connect, rows, run
+from queries.db import connect, rows, run, scalar
 
-from .cell_lookups import BSN, LEFT_OUT, PROBLEM, build_lookups, column_flags, encoded, has_address
+from .cell_lookups import ADDRESS, BSN, LEFT_OUT, PROBLEM, build_lookups, column_flags, encoded, has_address
 from .fields import (CODES, FALSE_WORDS, FIELD_BY_NAME, FIELDS, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED,
                      SCREENED_FIELDS, TRUE_WORDS, VOCABULARY, normalise_header)
 from .places import PlaceIndex, normalise as normalise_name, place_index
 from .privacy import has_bsn, has_street_address, is_address, personal_columns, refuse_personal, withheld
 from .records import Extract, RowError, StructuralError
 from .reference_files import normalise_gemeente_code
-from .row_checks import (ALL_PROBLEMS, COUNTS, DUPLICATES, IMPLIED_PROBLEMS, JOINS_AS_WRITTEN, JOINS_OPTIMISED,
-                         KEEP_LOADABLE, MASKED, NAME_CLASHES, PROBLEMS_TABLE, SET_ASIDE, VALUE_PROBLEMS, Constant,
+from .row_checks import (ALL_PROBLEMS, COUNTS, IMPLIED_PROBLEMS, JOINS_AS_WRITTEN, JOINS_OPTIMISED, KEEP_LOADABLE,
+                         MASKED, PROBLEMS_TABLE, ROW_CLASHES, SET_ASIDE, TEXT_FIELDS, VALUE_PROBLEMS, Constant,
                          Implied, Plan, checks_sql, not_given, values_sql)
 from .rules import CONVERSIONS, FieldSource, SourceRules, target_problems
 from .staging import Staged, cell_of, new_name, stage
@@ -196,14 +196,20 @@ def check_rows(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRu
 def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRules, staged: Staged,
              sources: dict[str, FieldSource], dropped: list[str], parsers: dict[str, Callable[[object], Any]],
              default_values: dict[str, Any], where: dict[str, str], tables: list[str]) -> Checked:
-    lookups, keys, seen = build_lookups(con, staged, sources, rules, parsers, _provider_id)
-    tables.append(lookups)
+    judged = build_lookups(con, staged, sources, rules, parsers, _provider_id)
+    lookups, seen = judged.table, judged.seen
+    tables += [lookups] if lookups else []
     keep = _keep_lookup(con, staged, rules, tables)
     implied, implied_table = _implied(con, sources, rules, parsers, tables)
     empty = {spec.name: _constant(spec.name, default_values[spec.name] if spec.name in default_values else
                                   parsers[spec.name]("") if spec.name in sources else None) for spec in FIELDS}
-    plan = Plan(staged.table, staged.columns, lookups, {name: (source.columns, keys[name])
-                                                          for name, source in sources.items()}, empty, implied, keep)
+    ids = frozenset(seen.get(PROBLEM, ()))
+    addressed = tuple(name for name in TEXT_FIELDS if name in seen.get(ADDRESS, ()) or empty[name].addr
+                      or any(i.constant.addr for i in implied.get(name, ())))
+    plan = Plan(staged.table, staged.columns, lookups, {name: (source.columns, judged.keys[name])
+                                                          for name, source in sources.items()}, empty, implied, keep,
+                judged.only, ids | seen.get(LEFT_OUT, set()) | {name for name in implied if name in sources}, ids,
+                addressed)
     values, problems = new_name("values"), new_name("problems")
     tables += [values, problems]
     _scan_plain(con, extract, staged, sources)
@@ -219,24 +225,29 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
              for seq, name in enumerate(sources) if name in seen.get(PROBLEM, ())]
     found += [IMPLIED_PROBLEMS.format(values=values, implied=implied_table, name=name,
                                       not_given=not_given(plan, name)) for name in implied if implied_table]
-    if found:
-        run(con, f"INSERT INTO {problems} " + " UNION ALL ".join(found))
-    run(con, *checks_sql(where, values, problems))
-    run(con, SET_ASIDE.format(values=values, problems=problems), [2])
-    run(con, DUPLICATES.format(problems=problems, values=values), {"column": where.get("service_id", "service_id")})
-    run(con, NAME_CLASHES.format(problems=problems, values=values),
-        {"column": where.get("provider_name", "provider_name")})
-    run(con, SET_ASIDE.format(values=values, problems=problems), [3])
+    # each INSERT answers with its count: the statements that could change nothing are left out
+    problem_rows = scalar(con, f"INSERT INTO {problems} " + " UNION ALL ".join(found)) if found else 0
+    between = scalar(con, *checks_sql(where, addressed, values, problems))
+    if between:
+        run(con, SET_ASIDE.format(values=values, problems=problems), [2])
+    clashes = scalar(con, ROW_CLASHES.format(problems=problems, values=values),
+                     {"service_column": where.get("service_id", "service_id"),
+                      "provider_column": where.get("provider_name", "provider_name")})
+    if clashes:
+        run(con, SET_ASIDE.format(values=values, problems=problems), [3])
+    refused = problem_rows + between + clashes
     rejected = [withheld(e) if dropped and e.column in (None, *dropped) else e for e in staged.errors]
-    rejected += [RowError(*found) for found in rows(con, ALL_PROBLEMS.format(problems=problems))]
+    rejected += [RowError(*found) for found in rows(con, ALL_PROBLEMS.format(problems=problems))] if refused else []
     rejected.sort(key=lambda error: (error.row or 0))
     masked = sorted({label for (label,) in rows(con, " UNION ".join(
         MASKED.format(values=values, lookups=lookups, name=name, problem=PROBLEM) for name in seen[BSN]))}) \
         if BSN in seen else []
     left_out = " + ".join(f'count(*) FILTER (WHERE keep AND "{name}__state" = {LEFT_OUT})'
                           for name in seen.get(LEFT_OUT, ())) or "0"
-    filtered, left_out = rows(con, COUNTS.format(values=values, left_out=left_out))[0]
-    run(con, KEEP_LOADABLE.format(values=values))
+    filtered, left_out = rows(con, COUNTS.format(values=values, left_out=left_out))[0] \
+        if keep is not None or LEFT_OUT in seen else (0, 0)
+    if refused or keep is not None:
+        run(con, KEEP_LOADABLE.format(values=values))
     run(con, f"DROP TABLE {problems}")
     tables.remove(problems)
     return Checked(con, values, rejected, dropped, masked, filtered, int(left_out or 0), where,
