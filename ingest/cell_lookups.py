@@ -19,7 +19,7 @@ import pandas as pd
 from queries.db import rows, run
 from queries.text import first_unprintable, printable
 
-from .fields import FIELD_BY_NAME, SCREENED_FIELDS
+from .fields import FIELD_BY_NAME, LIST_FIELDS, LIST_KINDS, SCREENED_FIELDS
 from .privacy import bsn_error, has_bsn, has_street_address
 from .records import RowError
 from .rules import FieldSource, SourceRules
@@ -34,12 +34,19 @@ LIST_SEP, PAIR_SEP = "\x1f", "\x1e"
 LOOKUP_COLUMNS = ("id", "state", "means", "label", "shown", "nl", "en", "bsn", "kind", "v", "addr", "slug")
 SQL_TYPES = {"int": "BIGINT", "text": "VARCHAR", "code": "VARCHAR", "datetime": "TIMESTAMPTZ", "bool": "BOOLEAN",
              "texts": "VARCHAR[]", "codes": "VARCHAR[]", "area": "STRUCT(area_level VARCHAR, area_code VARCHAR)[]"}
+HELD_TYPES = {kind: "VARCHAR" if kind in LIST_KINDS else sql_type for kind, sql_type in SQL_TYPES.items()}
 CREATE_LOOKUPS = """
 CREATE TEMP TABLE {table} AS
 SELECT field::INTEGER AS field, {keys}id::INTEGER AS id, state::TINYINT AS state, means::VARCHAR AS means,
        label::VARCHAR AS label, shown::VARCHAR AS shown, nl::VARCHAR AS nl, en::VARCHAR AS en, bsn::BOOLEAN AS bsn,
        {values}addr::BOOLEAN AS addr, slug::VARCHAR AS slug
 FROM {frame}"""
+
+
+def held(kind: str, text: str) -> str:
+    """The SQL expression for a value as validation holds it per row: a list stays encoded (it is decoded for
+    the newest row of each service only, ingest/load.py: most rows never need it), other kinds are typed."""
+    return text if kind in LIST_KINDS else decoded(kind, text)
 
 
 def decoded(kind: str, text: str) -> str:
@@ -50,6 +57,9 @@ def decoded(kind: str, text: str) -> str:
         return (f"CASE WHEN {text} = '' THEN []::{SQL_TYPES['area']} ELSE list_transform(string_split({text}, "
                 "chr(31)), lambda a: {'area_level': split_part(a, chr(30), 1), 'area_code': split_part(a, chr(30), 2)}) END")
     return f"{text}::{SQL_TYPES[kind]}"
+
+
+LISTS_DECODED = {name: decoded(FIELD_BY_NAME[name].kind, name) for name in LIST_FIELDS}   # SQL over held columns
 
 
 def encoded(kind: str, value: Any) -> str | None:
@@ -201,7 +211,7 @@ def _lookup_table(con: duckdb.DuckDBPyConnection, records: list[tuple], key_name
                   sources: dict[str, FieldSource]) -> str:
     frame = pd.DataFrame(records, columns=["field", *key_names, *LOOKUP_COLUMNS], dtype="object")
     kinds = sorted({FIELD_BY_NAME[name].kind for name in sources})
-    typed = "".join(f"CASE WHEN kind = $kind_{kind} THEN {decoded(kind, 'v::VARCHAR')} END AS v_{kind}, "
+    typed = "".join(f"CASE WHEN kind = $kind_{kind} THEN {held(kind, 'v::VARCHAR')} END AS v_{kind}, "
                     for kind in kinds)
     table, view = new_name("lookups"), new_name("frame")
     con.register(view, frame)

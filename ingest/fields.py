@@ -70,6 +70,8 @@ FIELDS: tuple[Field, ...] = (
     Field("referral_route", "verwijsroute", "text", False, "Hoe verwijs je (bijv. via Veilig Thuis).",
           "How to refer (e.g. through Veilig Thuis)."),
 )
+LIST_KINDS = ("texts", "codes", "area")
+LIST_FIELDS = tuple(f.name for f in FIELDS if f.kind in LIST_KINDS)
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from queries.db import rows, run, scalar
 
-from .cell_lookups import decoded, encoded
+from .cell_lookups import LISTS_DECODED, encoded, held
 from .fields import FIELD_BY_NAME
 from .records import RowError
 from .staging import new_name
@@ -134,12 +134,13 @@ CREATE OR REPLACE TEMP VIEW batch_observations AS
 SELECT row, service_id, valid_at, unit, maximum, available, status, waiting_count, wait_days_intake,
        wait_days_treatment
 FROM {records}"""
-DROP_ROWS = "DELETE FROM {records} WHERE row IN (SELECT unnest(?::INTEGER[]))"
+DROP_ROWS = "DELETE FROM {table} WHERE row IN (SELECT unnest(?::INTEGER[]))"
 COUNT_OBSERVATIONS = "SELECT count(*) FROM batch_observations"
 STAGE_SERVICES = """
 CREATE OR REPLACE TEMP TABLE batch_services AS   -- a file has one row per service and moment (ingest/row_checks.py)
 SELECT service_id, provider_id, provider_name, service_name, care_type, framework, age_min, age_max, whole_family,
-       languages, violence_profiles, target_groups, service_area, phone, email, website, referral_route, valid_at, row
+       {languages} AS languages, {violence_profiles} AS violence_profiles, {target_groups} AS target_groups,
+       {service_area} AS service_area, phone, email, website, referral_route, valid_at, row
 FROM {records}
 WHERE row IN (SELECT arg_max(row, valid_at) FROM {records} GROUP BY service_id)"""
 STAGE_PROVIDERS = """
@@ -211,15 +212,15 @@ def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
     table = new_name("form_records")
     _records_table(con, records, table)
     try:
-        return load_checked(con, source_id, run_id, table, now, figures_only)
+        return load_checked(con, source_id, run_id, table, table, now, figures_only)
     finally:
         run(con, f"DROP TABLE IF EXISTS {table}")
 
 
-def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, records: str, now: datetime,
-                 figures_only: bool = False) -> LoadResult:
-    """Upsert services/providers and append observations from the table `records` (the columns of Record;
-    rows may be deleted from it); rows that clash with stored data are rejected. A service and moment loaded
+def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, records: str, table: str,
+                 now: datetime, figures_only: bool = False) -> LoadResult:
+    """Upsert services/providers and append observations from `records` (a table or view with the columns of
+    Record; rows that are not to be loaded are deleted from `table` under it); rows that clash with stored data are rejected. A service and moment loaded
     before with other figures is a correction: the new figures replace them and the old ones move to
     superseded_observation (identical ones change nothing). With `figures_only` (a provider's own update of
     services another source describes) only the observations are written."""
@@ -232,7 +233,7 @@ def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
         corrections = [row for row, same in existing if not same]
         skip = refused + unchanged_rows
         if skip:
-            run(con, DROP_ROWS.format(records=records), [skip])   # the view batch_observations shows it at once
+            run(con, DROP_ROWS.format(table=table), [skip])   # the view batch_observations shows it at once
         if not scalar(con, COUNT_OBSERVATIONS):
             return LoadResult(0, len(unchanged_rows), rejected)
         if corrections:
@@ -251,7 +252,7 @@ def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
 def _upsert_services(con: duckdb.DuckDBPyConnection, source_id: str, records: str) -> None:
     """Providers, services, their target groups and areas from the staged batch (newest description wins)."""
     for statement in (STAGE_SERVICES, STAGE_PROVIDERS, STAGE_AREAS):
-        run(con, statement.format(records=records))
+        run(con, statement.format(records=records, **LISTS_DECODED))
     run(con, "CREATE OR REPLACE TEMP TABLE changed_services AS " + CHANGED_SERVICES)
     run(con, UPSERT_PROVIDERS, [source_id])
     run(con, UPSERT_SERVICES, [source_id])
@@ -352,7 +353,7 @@ def _records_table(con: duckdb.DuckDBPyConnection, records: list[Record], table:
     con.register(view, frame)
     try:
         typed = ", ".join("row::INTEGER AS row" if name == "row" else
-                          f"{decoded(kinds[name], f'{name}::VARCHAR')} AS {name}" for name in RECORD_COLUMNS)
+                          f"{held(kinds[name], f'{name}::VARCHAR')} AS {name}" for name in RECORD_COLUMNS)
         run(con, f"CREATE TEMP TABLE {table} AS SELECT {typed} FROM {view}")
     finally:
         con.unregister(view)

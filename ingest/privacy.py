@@ -193,10 +193,18 @@ def bsn_error(row: int, column: str) -> RowError:
 
 def masked_errors(errors: Iterable[RowError]) -> list[RowError]:
     """Row errors as they may be stored and shown: every BSN-like number masked in value and messages,
-    street addresses masked in values, and unprintable characters escaped everywhere."""
-    return [replace(e, column=printable(e.column) if e.column else e.column,
-                    value=_shortened(printable(mask_address(mask_text(e.value)))) if e.value else e.value,
-                    nl=printable(mask_text(e.nl)), en=printable(mask_text(e.en))) for e in errors]
+    street addresses masked in values, and unprintable characters escaped everywhere (each distinct error
+    masked once: a file's many rows with the same mistake share one)."""
+    done: dict[tuple[str | None, str | None, str, str], tuple[str | None, str | None, str, str]] = {}
+    masked = []
+    for e in errors:
+        key = (e.column, e.value, e.nl, e.en)
+        if key not in done:
+            done[key] = (printable(e.column) if e.column else e.column,
+                         _shortened(printable(mask_address(mask_text(e.value)))) if e.value else e.value,
+                         printable(mask_text(e.nl)), printable(mask_text(e.en)))
+        masked.append(RowError(e.row, *done[key]))
+    return masked
 
 
 def _shortened(value: str) -> str:

@@ -11,18 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cell_lookups import GIVEN, LEFT_OUT, PROBLEM, SQL_TYPES, Only, decoded
-from .fields import FIELD_BY_NAME, FIELDS, REQUIRED
+from .cell_lookups import GIVEN, HELD_TYPES, LEFT_OUT, PROBLEM, Only, held
+from .fields import FIELD_BY_NAME, FIELDS, LIST_KINDS, REQUIRED
 from .privacy import address_error
 
 TEXT_FIELDS = tuple(f.name for f in FIELDS if f.kind in ("text", "texts"))
 SECRET_LOCATION_CARE_TYPES = ("shelter",)  # whose address is never stored
-LIST_KINDS = ("texts", "codes", "area")
 RECORD_DEFAULTS = """
 coalesce(provider_id, provider_name__slug) AS provider_id,
 coalesce(status, CASE WHEN available IS NULL THEN 'unknown' WHEN available > 0 THEN 'open' ELSE 'full' END) AS status,
-coalesce(whole_family, false) AS whole_family, coalesce(languages, []) AS languages,
-coalesce(violence_profiles, []) AS violence_profiles"""
+coalesce(whole_family, false) AS whole_family, coalesce(languages, '') AS languages,
+coalesce(violence_profiles, '') AS violence_profiles"""   # '': an empty list as rows hold it (cell_lookups.held)
 COUNTS = """
 SELECT count(*) FILTER (WHERE NOT keep), {left_out} FROM {values}"""
 MASKED = """
@@ -124,10 +123,24 @@ class Plan:
     addressed: tuple[str, ...]                      # text fields that may hold a street address
 
 
-def values_sql(plan: Plan, values: str) -> tuple[str, dict[str, Any]]:
-    """CREATE the table `values`: row, keep, value_ok, and per field its final value (see the module
-    docstring), `F__state`/`F__id` per source field and `X__imp`/`X__imp_order` per implied field."""
-    p = Params()
+@dataclass(frozen=True)
+class ValuesTables:
+    """Where `values_sql` puts a file's rows: `rows` holds a row each (row, keep, value_ok, loadable, the
+    columns later statements read, and the final values that differ between rows); `shared` one row with
+    the final values every row has (None when there are none); the view `view` both, with the record
+    defaults applied: what the later statements and the load read."""
+
+    rows: str
+    shared: str
+    view: str
+
+
+def values_sql(plan: Plan, tables: ValuesTables) -> list[tuple[str, dict[str, Any]]]:
+    """The statements that CREATE `tables`: per row its keep, value_ok and per field its final value (see the
+    module docstring), `F__state`/`F__id` per source field read later and `X__imp`/`X__imp_order` per
+    implied field. A value every row has (a field missing from the file, or with the same cells in every
+    row) is computed once, not stored per row."""
+    p, q = Params(), Params()
     joins, inner = [], ["r.row"]
     for index, (name, (columns, keys)) in enumerate(plan.sources.items()):
         if name in plan.only:
@@ -159,17 +172,49 @@ def values_sql(plan: Plan, values: str) -> tuple[str, dict[str, Any]]:
             failing.append(f'(CASE {last_wins} END IN ({", ".join(str(b) for b in bad)}) AND {not_given(plan, name)})')
     outer += [f'"{name}__state"' for name in plan.sources if name in plan.states]
     outer += [f'"{name}__id"' for name in plan.sources if name in plan.ids]
-    for spec in FIELDS:
-        outer.append(f'{_final(plan, spec.name, "v", p)} AS "{spec.name}"')
-        if spec.name in plan.addressed:
-            outer.append(f'{_final(plan, spec.name, "addr", p)} AS "{spec.name}__addr"')
-    outer.append(f'{_final(plan, "provider_name", "slug", p)} AS "provider_name__slug"')
+    shared = []
+    for name, part, column in _final_columns(plan):
+        if _same_in_every_row(plan, name):
+            shared.append(f'{_constant(FIELD_BY_NAME[name].kind, _shared(plan, name), part, q)} AS "{column}"')
+        else:
+            outer.append(f'{_final(plan, name, part, p)} AS "{column}"')
     problems = [f'"{name}__state" = {PROBLEM}' for name in plan.sources] + failing
     outer.append(f"NOT ({' OR '.join(problems) or 'false'}) AS value_ok")
-    sql = (f"CREATE TEMP TABLE {values} AS SELECT * REPLACE ({RECORD_DEFAULTS}), keep AND value_ok AS loadable "
-           f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {plan.staged} AS r "
-           f"{' '.join(joins)}))")
-    return sql, p.values
+    statements = [(f"CREATE TEMP TABLE {tables.rows} AS SELECT *, keep AND value_ok AS loadable "
+                   f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {plan.staged} AS r "
+                   f"{' '.join(joins)}))", p.values)]
+    if shared:
+        statements.append((f"CREATE TEMP TABLE {tables.shared} AS SELECT {', '.join(shared)}", q.values))
+    both = f"{tables.rows} CROSS JOIN {tables.shared}" if shared else tables.rows
+    statements.append((f"CREATE TEMP VIEW {tables.view} AS SELECT * REPLACE ({RECORD_DEFAULTS}) FROM {both}", {}))
+    return statements
+
+
+def _final_columns(plan: Plan) -> list[tuple[str, str, str]]:
+    """(field, part, column) of every final value a row has: each field's value, the address flag of the
+    text fields that may hold one, and the provider name's slug."""
+    columns = []
+    for spec in FIELDS:
+        columns.append((spec.name, "v", spec.name))
+        if spec.name in plan.addressed:
+            columns.append((spec.name, "addr", f"{spec.name}__addr"))
+    return columns + [("provider_name", "slug", "provider_name__slug")]
+
+
+def _same_in_every_row(plan: Plan, name: str) -> bool:
+    """Whether field `name` ends with one value in every row: the file has no cells for it, or the same
+    cells in every row, and no word of another field implies a value for it."""
+    return (name not in plan.sources or name in plan.only) and not plan.implied.get(name)
+
+
+def _shared(plan: Plan, name: str) -> Constant:
+    """The final value of a field `_same_in_every_row` (as `_final` gives it for every row)."""
+    only = plan.only.get(name)
+    if only is not None and only.state == GIVEN:
+        return Constant(only.v, only.addr, only.slug)
+    if only is not None and only.state in (PROBLEM, LEFT_OUT):
+        return Constant(None)
+    return plan.empty[name]
 
 
 def _only(plan: Plan, name: str, p: Params) -> list[str]:
@@ -189,10 +234,10 @@ def _implies(plan: Plan, name: str) -> bool:
 
 
 def _value(kind: str, value: str | None, p: Params) -> str:
-    """SQL: an encoded value as the kind's SQL type (no parameter to plan around for no value or an empty list)."""
+    """SQL: an encoded value as rows hold it (no parameter to plan around for no value or an empty list)."""
     if value in (None, ""):
-        return f"NULL::{SQL_TYPES[kind]}" if value is None else decoded(kind, "''")
-    return decoded(kind, f"{p(value)}::VARCHAR")
+        return f"NULL::{HELD_TYPES[kind]}" if value is None else held(kind, "''")
+    return held(kind, f"{p(value)}::VARCHAR")
 
 
 def _text(value: str | None, p: Params) -> str:
@@ -208,20 +253,23 @@ def _final(plan: Plan, name: str, part: str, p: Params) -> str:
     """The final `part` (v: value, addr: address flag, slug) of field `name`: the row's own, else implied, else
     the field's empty value."""
     kind = FIELD_BY_NAME[name].kind
-
-    def constant(c: Constant) -> str:
-        if part == "v":
-            return _value(kind, c.value, p)
-        if part == "addr":
-            return "true" if c.addr else "false"
-        return _text(c.slug, p)
-
     cases = []
     if name in plan.sources:
         cases.append(f'WHEN "{name}__state" = {GIVEN} THEN "{name}__{part}"')
         cases.append(f'WHEN "{name}__state" IN ({PROBLEM}, {LEFT_OUT}) THEN NULL')
-    cases += [f'WHEN "{name}__imp" = {i.id} THEN {constant(i.constant)}' for i in plan.implied.get(name, []) if i.ok]
-    return f"CASE {' '.join(cases)} ELSE {constant(plan.empty[name])} END" if cases else constant(plan.empty[name])
+    cases += [f'WHEN "{name}__imp" = {i.id} THEN {_constant(kind, i.constant, part, p)}'
+              for i in plan.implied.get(name, []) if i.ok]
+    otherwise = _constant(kind, plan.empty[name], part, p)
+    return f"CASE {' '.join(cases)} ELSE {otherwise} END" if cases else otherwise
+
+
+def _constant(kind: str, c: Constant, part: str, p: Params) -> str:
+    """SQL: the `part` (v: value, addr: address flag, slug) of a constant."""
+    if part == "v":
+        return _value(kind, c.value, p)
+    if part == "addr":
+        return "true" if c.addr else "false"
+    return _text(c.slug, p)
 
 
 def checks_sql(where: dict[str, str], addressed: tuple[str, ...], values: str, problems: str
@@ -233,7 +281,7 @@ def checks_sql(where: dict[str, str], addressed: tuple[str, ...], values: str, p
     label = lambda name: p(where.get(name, name))  # noqa: E731
     rules = []   # (condition, column, value, nl, en) as SQL
     for name in REQUIRED:
-        empty = f"{name} IS NULL" + (f" OR len({name}) = 0" if FIELD_BY_NAME[name].kind in LIST_KINDS else "")
+        empty = f"{name} IS NULL" + (f" OR {name} = ''" if FIELD_BY_NAME[name].kind in LIST_KINDS else "")
         column = label(name)
         rules.append((empty, column, "''", f"{column} || ': verplicht veld is leeg'",
                       f"{column} || ': required field is empty'"))

@@ -358,7 +358,7 @@ class SourceRunner:
         if isinstance(validated, CheckedForm):
             return load_form(con, source.id, run_id, validated, now)
         assert isinstance(validated, Checked)
-        return load_checked(con, source.id, run_id, validated.records, now)
+        return load_checked(con, source.id, run_id, validated.records, validated.table, now)
 
     def _memory(self, source: SourceConfig) -> FeedMemory:
         with self.warehouse.lock:

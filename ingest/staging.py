@@ -31,8 +31,8 @@ SELECT line FROM read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = ?, quote =
 SPLIT_LINES = """
 CREATE TEMP TABLE {table} AS
 SELECT rowid + 1 AS row, len(cells) AS width{cells}
-FROM (SELECT rowid, string_split(line, $delimiter) AS cells FROM {lines}
-      WHERE rowid > 0 AND line IS NOT NULL AND replace(line, $delimiter, '') <> '')"""
+FROM (SELECT rowid, line, string_split(line, $delimiter) AS cells FROM {lines} WHERE rowid > 0 AND line IS NOT NULL)
+WHERE strlen(line) > (len(cells) - 1) * strlen($delimiter)   -- not blank: more than its delimiters"""
 ODD_LINES = """
 SELECT s.row, l.line FROM {table} AS s JOIN {lines} AS l ON l.rowid = s.row - 1
 WHERE s.width <> ? ORDER BY s.row"""

@@ -27,7 +27,7 @@ import pandas as pd
 
 from queries.db import connect, rows, run, scalar
 
-from .cell_lookups import ADDRESS, BSN, LEFT_OUT, PROBLEM, build_lookups, column_flags, encoded, has_address
+from .cell_lookups import ADDRESS, BSN, LEFT_OUT, LISTS_DECODED, PROBLEM, build_lookups, column_flags, encoded, has_address
 from .fields import (CODES, FALSE_WORDS, FIELD_BY_NAME, FIELDS, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED,
                      SCREENED_FIELDS, TRUE_WORDS, VOCABULARY, normalise_header)
 from .places import PlaceIndex, normalise as normalise_name, place_index
@@ -36,7 +36,7 @@ from .records import Extract, RowError, StructuralError
 from .reference_files import normalise_gemeente_code
 from .row_checks import (ALL_PROBLEMS, COUNTS, IMPLIED_PROBLEMS, JOINS_AS_WRITTEN, JOINS_OPTIMISED, KEEP_LOADABLE,
                          MASKED, PROBLEMS_TABLE, ROW_CLASHES, SET_ASIDE, TEXT_FIELDS, VALUE_PROBLEMS, Constant,
-                         Implied, Plan, checks_sql, not_given, values_sql)
+                         Implied, Plan, ValuesTables, checks_sql, not_given, values_sql)
 from .rules import CONVERSIONS, FieldSource, SourceRules, target_problems
 from .staging import Staged, cell_of, new_name, stage
 from .tabular import PlainCsvExtract, TextScan
@@ -48,10 +48,10 @@ REFERENCE_TARGET_GROUPS = "SELECT target_group, label_nl, label_en FROM target_g
 REFERENCE_MUNICIPALITIES = "SELECT gemeente_code, name FROM municipality"
 REFERENCE_REGIONS = "SELECT level, region_code, region_name FROM region WHERE level <> 'gemeente'"
 RECORD_ROWS = """
-SELECT row, service_id, service_name, provider_id, provider_name, care_type, target_groups,
-       [(a.area_level, a.area_code) for a in service_area] AS service_area, valid_at, unit, maximum, available,
+SELECT row, service_id, service_name, provider_id, provider_name, care_type, {target_groups},
+       [(a.area_level, a.area_code) for a in {service_area}] AS service_area, valid_at, unit, maximum, available,
        status, waiting_count, wait_days_intake, wait_days_treatment, framework, age_min, age_max, whole_family,
-       languages, violence_profiles, phone, email, website, referral_route
+       {languages}, {violence_profiles}, phone, email, website, referral_route
 FROM {records} ORDER BY row"""
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -145,18 +145,34 @@ def validate(extract: Extract, rules: SourceRules, reference: Reference, now: da
     Records (for a form, a preview: few rows)."""
     with connect(":memory:") as con:
         checked = check_rows(con, extract, rules, reference, now)
-        records = [Record(*values) for values in rows(con, RECORD_ROWS.format(records=checked.records))]
+        records = [Record(*values) for values in rows(con, RECORD_ROWS.format(records=checked.records, **LISTS_DECODED))]
         return Validated(records, checked.rejected, checked.dropped_columns, checked.masked_columns,
                          checked.filtered, checked.left_out, checked.where)
 
 
 @dataclass
+class Temporary:
+    """The temporary tables and views of one check, dropped together (the views first)."""
+
+    tables: list[str]
+    views: list[str] = field(default_factory=list)
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        for name in self.views:
+            run(con, f"DROP VIEW IF EXISTS {name}")
+        for name in self.tables:
+            run(con, f"DROP TABLE IF EXISTS {name}")
+
+
+@dataclass
 class Checked:
-    """An extract checked in `con`: its valid rows in the temporary table `records` (the columns of Record),
-    the rest as for Validated; `drop` removes its tables."""
+    """An extract checked in `con`: its valid rows in the temporary view `records` (the columns of Record;
+    rows are deleted from the table `table` under it), the rest as for Validated; `drop` removes its tables
+    and views."""
 
     con: duckdb.DuckDBPyConnection
     records: str
+    table: str
     rejected: list[RowError]
     dropped_columns: list[str]
     masked_columns: list[str]
@@ -164,11 +180,10 @@ class Checked:
     left_out: int
     where: dict[str, str]
     rows_in: int
-    tables: list[str]
+    temporary: Temporary
 
     def drop(self) -> None:
-        for table in self.tables:
-            run(self.con, f"DROP TABLE IF EXISTS {table}")
+        self.temporary.drop(self.con)
 
 
 def check_rows(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRules, reference: Reference,
@@ -184,18 +199,18 @@ def check_rows(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRu
     filter_columns = [f.column for f in rules.filters if f.column in extract.header]
     readable = [c for c in extract.header if c not in dropped or c in filter_columns]
     staged = stage(con, extract, readable)
-    tables = [staged.table]
+    temporary = Temporary([staged.table])
     try:
-        return _checked(con, extract, rules, staged, sources, dropped, parsers, default_values, where, tables)
+        return _checked(con, extract, rules, staged, sources, dropped, parsers, default_values, where, temporary)
     except BaseException:
-        for table in tables:
-            run(con, f"DROP TABLE IF EXISTS {table}")
+        temporary.drop(con)
         raise
 
 
 def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRules, staged: Staged,
              sources: dict[str, FieldSource], dropped: list[str], parsers: dict[str, Callable[[object], Any]],
-             default_values: dict[str, Any], where: dict[str, str], tables: list[str]) -> Checked:
+             default_values: dict[str, Any], where: dict[str, str], temporary: Temporary) -> Checked:
+    tables = temporary.tables
     judged = build_lookups(con, staged, sources, rules, parsers, _provider_id)
     lookups, seen = judged.table, judged.seen
     tables += [lookups] if lookups else []
@@ -210,12 +225,15 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
                                                           for name, source in sources.items()}, empty, implied, keep,
                 judged.only, ids | seen.get(LEFT_OUT, set()) | {name for name in implied if name in sources}, ids,
                 addressed)
-    values, problems = new_name("values"), new_name("problems")
-    tables += [values, problems]
+    made = ValuesTables(new_name("values"), new_name("shared"), new_name("records"))
+    values, problems = made.view, new_name("problems")
+    tables += [made.rows, made.shared, problems]
+    temporary.views.append(made.view)
     _scan_plain(con, extract, staged, sources)
     run(con, JOINS_AS_WRITTEN)
     try:
-        run(con, *values_sql(plan, values))
+        for statement in values_sql(plan, made):
+            run(con, *statement)
     finally:
         run(con, JOINS_OPTIMISED)
     run(con, f"DROP TABLE {staged.table}")   # all that is left to do is in `values` and the lookups
@@ -229,12 +247,12 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
     problem_rows = scalar(con, f"INSERT INTO {problems} " + " UNION ALL ".join(found)) if found else 0
     between = scalar(con, *checks_sql(where, addressed, values, problems))
     if between:
-        run(con, SET_ASIDE.format(values=values, problems=problems), [2])
+        run(con, SET_ASIDE.format(values=made.rows, problems=problems), [2])
     clashes = scalar(con, ROW_CLASHES.format(problems=problems, values=values),
                      {"service_column": where.get("service_id", "service_id"),
                       "provider_column": where.get("provider_name", "provider_name")})
     if clashes:
-        run(con, SET_ASIDE.format(values=values, problems=problems), [3])
+        run(con, SET_ASIDE.format(values=made.rows, problems=problems), [3])
     refused = problem_rows + between + clashes
     rejected = [withheld(e) if dropped and e.column in (None, *dropped) else e for e in staged.errors]
     rejected += [RowError(*found) for found in rows(con, ALL_PROBLEMS.format(problems=problems))] if refused else []
@@ -247,11 +265,11 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
     filtered, left_out = rows(con, COUNTS.format(values=values, left_out=left_out))[0] \
         if keep is not None or LEFT_OUT in seen else (0, 0)
     if refused or keep is not None:
-        run(con, KEEP_LOADABLE.format(values=values))
+        run(con, KEEP_LOADABLE.format(values=made.rows))
     run(con, f"DROP TABLE {problems}")
     tables.remove(problems)
-    return Checked(con, values, rejected, dropped, masked, filtered, int(left_out or 0), where,
-                   staged.rows + len({e.row for e in staged.errors}), tables)
+    return Checked(con, values, made.rows, rejected, dropped, masked, filtered, int(left_out or 0), where,
+                   staged.rows + len({e.row for e in staged.errors}), temporary)
 
 
 def _keep_lookup(con: duckdb.DuckDBPyConnection, staged: Staged, rules: SourceRules, tables: list[str]

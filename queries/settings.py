@@ -29,6 +29,10 @@ SETTINGS: tuple[Setting, ...] = (
             "runs the demo (capacity demo) and other commands use examples/sources.toml."),
     Setting("publish_keep", "CAPACITY_PUBLISH_KEEP", "5",
             "How many published read-only copies to keep (older ones are deleted once no reader holds them)."),
+    Setting("writer_memory", "CAPACITY_WRITER_MEMORY", "256MB",
+            "Memory DuckDB may use in the ingest process (the warehouse's one writer), e.g. 256MB or 2GB; a "
+            "large file's staging tables beyond it spill to a folder beside the warehouse, so a file of any "
+            "size loads in bounded memory."),
     Setting("reader_poll_seconds", "CAPACITY_READER_POLL_SECONDS", "1.0",
             "How often a web worker checks for a newer published copy."),
     Setting("host", "CAPACITY_HOST", "127.0.0.1", "Address the dashboard listens on."),

@@ -67,8 +67,14 @@ class Warehouse:
 
 
 def _connect_writer(paths: DataPaths) -> duckdb.DuckDBPyConnection:
+    memory = settings.get("writer_memory")
     try:
-        return connect(paths.warehouse)
+        return connect(paths.warehouse, config={"memory_limit": memory})
+    except (duckdb.InvalidInputException, duckdb.ParserException) as error:   # not an amount of memory
+        raise WarehouseError(f"CAPACITY_WRITER_MEMORY '{memory}' is geen hoeveelheid geheugen (bijvoorbeeld 256MB "
+                             f"of 2GB): {error}",
+                             f"CAPACITY_WRITER_MEMORY '{memory}' is no amount of memory (e.g. 256MB or 2GB): "
+                             f"{error}") from error
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise WarehouseError(
