@@ -42,7 +42,8 @@ DISTINCT = "SELECT {index}, {column} FROM (SELECT DISTINCT {column} FROM {table}
 ALL_CELLS = "SELECT {columns} FROM {table}"
 FEW_ROWS = 500   # up to this many rows, reading them all is quicker than planning a DISTINCT per column
 LINE_READER_DELIMITER = "\x01"   # never in a plain CSV: DuckDB hands over each line whole
-MAX_LINE_BYTES = 64 * 1024 * 1024
+# DuckDB reads a file in buffers of 16 lines of this size: a longer line (a hostile file) is read in Python
+MAX_LINE_BYTES = 1024 * 1024
 _names = itertools.count(1)
 
 
@@ -130,8 +131,8 @@ def stage(con: duckdb.DuckDBPyConnection, extract: Extract, columns: list[str]) 
             staged = Staged(table, names, int(rows(con, COUNT_ROWS.format(table=table))[0][0]), errors)
             if not any(text != text.strip() for column in names for text in staged.distinct(con, column)):
                 return staged
-        except duckdb.Error:
-            pass   # DuckDB could not read it
+        except duckdb.InvalidInputException:
+            pass   # DuckDB could not read it (a line too long, say); running out of memory is no reason
         run(con, f"DROP TABLE IF EXISTS {table}")   # or a cell needs trimming: the Python reader reads it
     _stage_rows(con, extract, names, table)
     return Staged(table, names, len(extract.rows), list(extract.errors))

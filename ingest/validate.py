@@ -250,7 +250,8 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
         run(con, SET_ASIDE.format(values=made.rows, problems=problems), [2])
     clashes = scalar(con, ROW_CLASHES.format(problems=problems, values=values),
                      {"service_column": where.get("service_id", "service_id"),
-                      "provider_column": where.get("provider_name", "provider_name")})
+                      "provider_column": where.get("provider_name", "provider_name")}) \
+        if staged.rows > 1 else 0   # a clash takes two rows
     if clashes:
         run(con, SET_ASIDE.format(values=made.rows, problems=problems), [3])
     refused = problem_rows + between + clashes

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ingest.records import StructuralError
 from ingest.rules import rules_of
-from ingest.staging import cell_of, stage, staged_text
+from ingest.staging import MAX_LINE_BYTES, cell_of, stage, staged_text
 from ingest.tabular import PlainCsvExtract, read_csv_bytes, read_tabular
 from ingest.validate import read_reference, validate
 from queries.db import rows
@@ -144,6 +144,8 @@ PLAIN_FILES = {
     "spaces at cell edges (read in Python after all)": b"a;b;c\n1 ;2;3\n4; 5;6\n",
     "a no-break space at an edge": "a;b;c\n1\u00a0;2;3\n".encode(),
     "white space only lines": b"a;b;c\n   \n1;2;3\n ; ; \n",
+    "a line longer than DuckDB reads (read in Python after all)": b"a;b;c\n1;" + b"x" * (MAX_LINE_BYTES + 10)
+                                                                  + b";3\n4;5;6\n",
 }
 
 
