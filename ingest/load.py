@@ -220,10 +220,11 @@ def load_records(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
 def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, records: str, table: str,
                  now: datetime, figures_only: bool = False) -> LoadResult:
     """Upsert services/providers and append observations from `records` (a table or view with the columns of
-    Record; rows that are not to be loaded are deleted from `table` under it); rows that clash with stored data are rejected. A service and moment loaded
-    before with other figures is a correction: the new figures replace them and the old ones move to
-    superseded_observation (identical ones change nothing). With `figures_only` (a provider's own update of
-    services another source describes) only the observations are written."""
+    Record; rows that are not to be loaded are deleted from `table` under it); rows that clash with stored
+    data are rejected. A service and moment loaded before with other figures is a correction: the new
+    figures replace them and the old ones move to superseded_observation (identical ones change nothing).
+    With `figures_only` (a provider's own update of services another source describes) only the
+    observations are written."""
     run(con, STAGE_OBSERVATIONS.format(records=records))
     try:
         rejected = [] if figures_only else _foreign_services(con, source_id)

@@ -27,7 +27,8 @@ import pandas as pd
 
 from queries.db import connect, rows, run, scalar
 
-from .cell_lookups import ADDRESS, BSN, LEFT_OUT, LISTS_DECODED, PROBLEM, build_lookups, column_flags, encoded, has_address
+from .cell_lookups import (ADDRESS, BSN, LEFT_OUT, LISTS_DECODED, PROBLEM, build_lookups, column_flags, encoded,
+                           has_address)
 from .fields import (CODES, FALSE_WORDS, FIELD_BY_NAME, FIELDS, HEADER_TO_FIELD, LIST_SEPARATORS, REQUIRED,
                      SCREENED_FIELDS, TRUE_WORDS, VOCABULARY, normalise_header)
 from .places import PlaceIndex, normalise as normalise_name, place_index
@@ -145,7 +146,8 @@ def validate(extract: Extract, rules: SourceRules, reference: Reference, now: da
     Records (for a form, a preview: few rows)."""
     with connect(":memory:") as con:
         checked = check_rows(con, extract, rules, reference, now)
-        records = [Record(*values) for values in rows(con, RECORD_ROWS.format(records=checked.records, **LISTS_DECODED))]
+        found = rows(con, RECORD_ROWS.format(records=checked.records, **LISTS_DECODED))
+        records = [Record(*values) for values in found]
         return Validated(records, checked.rejected, checked.dropped_columns, checked.masked_columns,
                          checked.filtered, checked.left_out, checked.where)
 
@@ -225,17 +227,10 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
                                                           for name, source in sources.items()}, empty, implied, keep,
                 judged.only, ids | seen.get(LEFT_OUT, set()) | {name for name in implied if name in sources}, ids,
                 addressed)
-    made = ValuesTables(new_name("values"), new_name("shared"), new_name("records"))
-    values, problems = made.view, new_name("problems")
-    tables += [made.rows, made.shared, problems]
-    temporary.views.append(made.view)
     _scan_plain(con, extract, staged, sources)
-    run(con, JOINS_AS_WRITTEN)
-    try:
-        for statement in values_sql(plan, made):
-            run(con, *statement)
-    finally:
-        run(con, JOINS_OPTIMISED)
+    made = _values(con, plan, temporary)
+    values, problems = made.view, new_name("problems")
+    tables.append(problems)
     run(con, f"DROP TABLE {staged.table}")   # all that is left to do is in `values` and the lookups
     tables.remove(staged.table)
     run(con, PROBLEMS_TABLE.format(problems=problems))
@@ -271,6 +266,20 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
     tables.remove(problems)
     return Checked(con, values, made.rows, rejected, dropped, masked, filtered, int(left_out or 0), where,
                    staged.rows + len({e.row for e in staged.errors}), temporary)
+
+
+def _values(con: duckdb.DuckDBPyConnection, plan: Plan, temporary: Temporary) -> ValuesTables:
+    """Every row's final values and states (ingest/row_checks.py `values_sql`)."""
+    made = ValuesTables(new_name("values"), new_name("shared"), new_name("records"))
+    temporary.tables += [made.rows, made.shared]
+    temporary.views.append(made.view)
+    run(con, JOINS_AS_WRITTEN)
+    try:
+        for statement in values_sql(plan, made):
+            run(con, *statement)
+    finally:
+        run(con, JOINS_OPTIMISED)
+    return made
 
 
 def _keep_lookup(con: duckdb.DuckDBPyConnection, staged: Staged, rules: SourceRules, tables: list[str]
