@@ -46,7 +46,8 @@ from .provider_updates import CheckedForm, check_form, load_form
 from .signals import SUBMISSION_KIND, CheckedSignal, check_signal, load_signal
 from .sources import STORED_KINDS, Batch, FeedMemory, kind_of
 from .sources.files import file_batch
-from .validate import Checked, Reference, Validated, bsn_columns, check_rows, read_reference
+from .validate import (Checked, Reference, Validated, bsn_columns, check_rows, read_reference,
+                       reference_version)
 
 log = logging.getLogger("capacity.ingest")
 
@@ -114,6 +115,7 @@ class SourceRunner:
         self.links = LinkStore(paths.provider_links)
         self._running = 0
         self._idle = threading.Condition()
+        self._reference: tuple[tuple, Reference] | None = None   # (its version, the code lists)
 
     def run(self, source: SourceConfig) -> RunSummary:
         """One run of a source: every new batch, each committed or rolled back whole (see the module)."""
@@ -341,12 +343,12 @@ class SourceRunner:
         """Capacity rows are checked set-wise in the warehouse's connection (their valid rows stay there for the
         load); a demand signal (kind `submission`) is checked whole."""
         if source.kind == SUBMISSION_KIND:
-            return check_signal(extract, self._reference(), now)
+            return check_signal(extract, self._code_lists(), now)
         if source.kind == FORM_KIND and isinstance(extract, FormExtract):
-            reference = self._reference()
+            reference = self._code_lists()
             with self.warehouse.lock:
                 return check_form(extract, self.warehouse.con, self.links, reference, now)
-        reference = self._reference()
+        reference = self._code_lists()
         with self.warehouse.lock:
             return check_rows(self.warehouse.con, extract, source.rules, reference, now)
 
@@ -373,9 +375,13 @@ class SourceRunner:
             seen = seen_file(self.warehouse.con, source.id, batch.content_hash)
             return seen.outcome if seen is not None and seen.read_with(source.fingerprint) else None
 
-    def _reference(self) -> Reference:
+    def _code_lists(self) -> Reference:
+        """The warehouse's code lists, read again only when reference data was loaded since."""
         with self.warehouse.lock:
-            return read_reference(self.warehouse.con)
+            version = reference_version(self.warehouse.con)
+            if self._reference is None or self._reference[0] != version:
+                self._reference = (version, read_reference(self.warehouse.con))
+            return self._reference[1]
 
     def _register(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, now: datetime) -> None:
         location = str(source.url or source.path or self.paths.inbox / source.id)

@@ -43,11 +43,15 @@ from .staging import Staged, cell_of, new_name, stage
 from .tabular import PlainCsvExtract, TextScan
 from .values import ValueProblem, as_text, parse_bool, parse_decimal, parse_moment, parse_text, parse_whole
 
-__all__ = ["Checked", "Reference", "SourceRules", "Validated", "check_rows", "read_reference", "validate"]
+__all__ = ["Checked", "Reference", "SourceRules", "Validated", "check_rows", "read_reference", "reference_version",
+           "validate"]
 REFERENCE_CARE_TYPES = "SELECT care_type, label_nl, label_en FROM care_type"
 REFERENCE_TARGET_GROUPS = "SELECT target_group, label_nl, label_en FROM target_group"
 REFERENCE_MUNICIPALITIES = "SELECT gemeente_code, name FROM municipality"
 REFERENCE_REGIONS = "SELECT level, region_code, region_name FROM region WHERE level <> 'gemeente'"
+REFERENCE_VERSION = """
+SELECT (SELECT list((part, content_hash, loaded_at) ORDER BY part) FROM reference_load),
+       (SELECT list((level, content_hash, loaded_at) ORDER BY level) FROM region_level)"""
 RECORD_ROWS = """
 SELECT row, service_id, service_name, provider_id, provider_name, care_type, {target_groups},
        [(a.area_level, a.area_code) for a in {service_area}] AS service_area, valid_at, unit, maximum, available,
@@ -86,6 +90,12 @@ def read_reference(con: duckdb.DuckDBPyConnection) -> Reference:
     return Reference(care_words, group_words, municipalities, region_codes,
                      frozenset(level for level, _, _ in regions), place_index(municipalities),
                      {(level, normalise_name(name)): code for level, code, name in regions})
+
+
+def reference_version(con: duckdb.DuckDBPyConnection) -> tuple:
+    """What changes whenever the code lists do: every load of reference data or a region level records its
+    content's hash and time (ingest/reference_load.py)."""
+    return tuple(rows(con, REFERENCE_VERSION)[0])
 
 
 def code_lists(reference: Reference) -> dict[str, set[str]]:

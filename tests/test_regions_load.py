@@ -7,9 +7,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingest.config import load_sources
+from ingest.reference_load import load_region_level
+from ingest.runner import SourceRunner
+from ingest_support import SOURCE_ID, drop, write_config
 from queries.db import rows
 from queries.paths import DataPaths
+from queries.warehouse import Warehouse
 from support import REPO, run_cli
+from test_ingest_files import csv_bytes
 
 VEILIGHEIDSREGIO = REPO / "data" / "reference" / "regions" / "gemeente_veiligheidsregio.csv"
 
@@ -91,3 +97,18 @@ def test_a_wrong_header_is_named(data_paths: DataPaths, tmp_path: Path, header: 
     result = run_cli("regions", "load", "other", str(path), "--data-dir", str(data_paths.root))
     assert result.returncode == 2
     assert ("ontbreken in de kop" in result.stderr) if header else ("leeg" in result.stderr)
+
+
+def test_a_running_ingester_knows_a_level_loaded_after_it_started(data_paths: DataPaths, tmp_path: Path) -> None:
+    """The runner reads the code lists again once a region level is loaded (it keeps them between runs)."""
+    config = write_config(tmp_path)
+    source = next(s for s in load_sources(config) if s.id == SOURCE_ID)
+    row = "S1,A,P,shelter,child,CG13,2026-11-24,place,5,1"
+    with Warehouse(data_paths) as warehouse:
+        runner = SourceRunner(warehouse, data_paths)
+        drop(data_paths, "before.csv", csv_bytes(row))
+        before = runner.run(source)
+        load_region_level(warehouse, "centrumgemeente_vo", write_mapping(tmp_path / "cg.csv", safety_region_lines()))
+        drop(data_paths, "after.csv", csv_bytes(row.replace("2026-11-24", "2026-11-25")))
+        after = runner.run(source)
+    assert (before.loaded, before.rejected, after.loaded, after.rejected) == (0, 1, 1, 0)
