@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -17,8 +18,18 @@ from .i18n import STATUS_COLOURS, STATUS_ICONS, t
 from .login import csrf_token
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+Element = dict[str, Any]
 NAV = (("/", "nav_overview"), ("/zoek", "nav_search"), ("/inkoop", "nav_purchasing"),
        ("/databronnen", "nav_sources"))
+
+
+def element(tag: str, children: object = None, **props: object) -> Element:
+    """html.<tag>(children, **props) as Dash sends it (its JSON form), built as a plain dict: for tables,
+    whose hundreds of cells cost more as Dash components (each checks every argument) than their queries."""
+    shown = {name: value for name, value in props.items() if value is not None}
+    if children is not None:
+        shown["children"] = children
+    return {"type": tag, "namespace": "dash_html_components", "props": shown}
 
 
 def href(path: str, lang: str, **params: object) -> str:
@@ -90,10 +101,10 @@ def _access_notice(lang: str) -> list[html.P]:
     return [html.P(t("login_off", lang).format(role=role), id="login-off-notice", className="notice", role="note")]
 
 
-def status_badge(status: str, lang: str) -> html.Span:
+def status_badge(status: str, lang: str) -> Element:
     """Status as icon + word + colour (never colour alone)."""
-    return html.Span([html.Span(STATUS_ICONS[status], **{"aria-hidden": "true"}), " ", t(status, lang)],
-                     className=f"status status-{status}", style={"borderColor": STATUS_COLOURS[status]})
+    return element("Span", [element("Span", STATUS_ICONS[status], **{"aria-hidden": "true"}), " ", t(status, lang)],
+                   className=f"status status-{status}", style={"borderColor": STATUS_COLOURS[status]})
 
 
 def labelled_dropdown(component_id: str, label: str, options: list[dict], value: object,
@@ -144,15 +155,20 @@ def age_text(match: ProviderMatch, lang: str) -> str:
     return text if match.fresh else f"{text} — {t('stale', lang)}"
 
 
-def chart_table(table_id: str, headers: list[str], rows: list[list[str]], lang: str) -> html.Details:
+def chart_table(table_id: str, headers: list[str], rows: list[list[str]], lang: str) -> Element:
     """A chart's text alternative: the same numbers as a table, folded away under the chart."""
-    return html.Details([
-        html.Summary(t("as_table", lang)),
-        html.Div(html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
-                             html.Tbody([html.Tr([html.Th(row[0], scope="row"),
-                                                  *(html.Td(cell, className="num") for cell in row[1:])])
-                                         for row in rows])], id=table_id), className="table-scroll"),
+    return element("Details", [
+        element("Summary", t("as_table", lang)),
+        table(table_id, [element("Th", h, scope="col") for h in headers],
+              [element("Tr", [element("Th", row[0], scope="row"),
+                              *(element("Td", cell, className="num") for cell in row[1:])]) for row in rows]),
     ], className="chart-table")
+
+
+def table(table_id: str, header: list[Element], rows: list[Element]) -> Element:
+    """A table (header cells, then rows) that scrolls sideways when it is wider than the screen."""
+    return element("Div", element("Table", [element("Thead", element("Tr", header)), element("Tbody", rows)],
+                                  id=table_id), className="table-scroll")
 
 
 def day_text(moment: datetime) -> str:

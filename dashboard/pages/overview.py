@@ -8,7 +8,8 @@ import duckdb
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.access import allows, current_role, is_public
-from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
+from dashboard.components import (element, empty_state, figure_number, frame, href, labelled_dropdown, status_badge,
+                                  table)
 from dashboard.data import boundaries, copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import MAP_CONFIG, region_map
 from dashboard.i18n import lang_of, t
@@ -135,24 +136,22 @@ def _table(cells: list[Shortfall], level: str, state: dict, lang: str) -> html.S
     columns = [("region", "region"), ("status", None), ("reasons", None), ("places", "places"),
                ("available", "available"), ("waiting", "waiting"), ("unmet_now", "unmet_now"),
                ("norm_gap", "norm_gap"), ("per_10k", "per_10k")]
-    header = html.Tr([html.Th(html.A(t(key, lang), href=href("/", lang, **{**state, "sort": sort}))
-                              if sort else t(key, lang), scope="col") for key, sort in columns])
+    header = [element("Th", element("A", t(key, lang), href=href("/", lang, **{**state, "sort": sort}))
+                      if sort else t(key, lang), scope="col") for key, sort in columns]
     link = allows(current_role(), "professional")
-    rows = [html.Tr([
-        html.Td(html.A(c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level)) if link
+    rows = [element("Tr", [
+        element("Td", element("A", c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level)) if link
                 else c.region_name),
-        html.Td(status_badge(c.status, lang)),
-        html.Td("; ".join(c.reasons(lang)), className="reasons"),
-        html.Td(figure_number(c.places, lang, 1), className="num"),
-        html.Td(figure_number(c.available, lang, 1), className="num"),
-        html.Td(figure_number(c.waiting, lang, 1), className="num"),
-        html.Td(figure_number(c.unmet_now, lang, 1), className="num"),
-        html.Td(figure_number(c.norm_gap, lang, 1), className="num"),
-        html.Td(figure_number(c.per_10k, lang, 2), className="num"),
+        element("Td", status_badge(c.status, lang)),
+        element("Td", "; ".join(c.reasons(lang)), className="reasons"),
+        element("Td", figure_number(c.places, lang, 1), className="num"),
+        element("Td", figure_number(c.available, lang, 1), className="num"),
+        element("Td", figure_number(c.waiting, lang, 1), className="num"),
+        element("Td", figure_number(c.unmet_now, lang, 1), className="num"),
+        element("Td", figure_number(c.norm_gap, lang, 1), className="num"),
+        element("Td", figure_number(c.per_10k, lang, 2), className="num"),
     ], **{"data-region": c.region_code}) for c in _sorted(cells, state.get("sort"))]
-    return html.Section([html.H2(t("regions_table", lang)),
-                         html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="overview-table"),
-                                  className="table-scroll")], className="card")
+    return html.Section([html.H2(t("regions_table", lang)), table("overview-table", header, rows)], className="card")
 
 
 @callback(Output("_pages_location", "search", allow_duplicate=True),

@@ -7,8 +7,8 @@ import dash
 import duckdb
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import (chart_table, day_text, empty_state, figure_number, frame, href, labelled_dropdown,
-                                  status_badge)
+from dashboard.components import (chart_table, day_text, element, empty_state, figure_number, frame, href,
+                                  labelled_dropdown, status_badge, table)
 from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
@@ -94,22 +94,21 @@ def gap_to_median(cell: Shortfall) -> float | None:
 
 def _table(cells: list[Shortfall], level: str, lang: str) -> html.Section:
     keys = ["region", "status", "places", "norm_places", "norm_gap", "per_10k", "national_median", "gap_to_median"]
-    header = html.Tr([html.Th(t(k, lang), scope="col", className=None if k in ("region", "status") else "num")
-                      for k in keys])
+    header = [element("Th", t(k, lang), scope="col", className=None if k in ("region", "status") else "num")
+              for k in keys]
     ordered = sorted(cells, key=lambda c: (-(c.norm_gap or 0), -(gap_to_median(c) or 0), c.region_name))
-    rows = [html.Tr([
-        html.Td(html.A(c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level))),
-        html.Td(status_badge(c.status, lang)),
-        html.Td(figure_number(c.places, lang, 1), className="num"),
-        html.Td(figure_number(c.norm_places, lang, 1) if c.norm_places is not None else t("no_norm", lang),
+    rows = [element("Tr", [
+        element("Td", element("A", c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level))),
+        element("Td", status_badge(c.status, lang)),
+        element("Td", figure_number(c.places, lang, 1), className="num"),
+        element("Td", figure_number(c.norm_places, lang, 1) if c.norm_places is not None else t("no_norm", lang),
                 className="num"),
-        html.Td(figure_number(c.norm_gap, lang, 1), className="num"),
-        html.Td(figure_number(c.per_10k, lang, 2), className="num"),
-        html.Td(figure_number(c.national_median_per_10k, lang, 2), className="num"),
-        html.Td(figure_number(gap_to_median(c), lang, 1), className="num"),
+        element("Td", figure_number(c.norm_gap, lang, 1), className="num"),
+        element("Td", figure_number(c.per_10k, lang, 2), className="num"),
+        element("Td", figure_number(c.national_median_per_10k, lang, 2), className="num"),
+        element("Td", figure_number(gap_to_median(c), lang, 1), className="num"),
     ], **{"data-region": c.region_code}) for c in ordered]
-    return html.Section(html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="purchasing-table"),
-                                 className="table-scroll"), className="card")
+    return html.Section(table("purchasing-table", header, rows), className="card")
 
 
 def _trend(monthly: list[Shortfall], region_name: str | None, lang: str) -> html.Section:
