@@ -27,10 +27,11 @@ NAV = (("/", "nav_overview"), ("/zoek", "nav_search"), ("/inkoop", "nav_purchasi
 def element(tag: str, children: object = None, **props: object) -> Element:
     """html.<tag>(children, **props) as Dash sends it (its JSON form), built as a plain dict: a page's hundreds
     of elements cost more as Dash components (each checks every argument) than the page's queries."""
-    shown = {name: value for name, value in props.items() if value is not None}
+    if None in props.values():
+        props = {name: value for name, value in props.items() if value is not None}
     if children is not None:
-        shown["children"] = children
-    return {"type": tag, "namespace": "dash_html_components", "props": shown}
+        props["children"] = children
+    return {"type": tag, "namespace": "dash_html_components", "props": props}
 
 
 def href(path: str, lang: str, **params: object) -> str:
@@ -180,6 +181,7 @@ def table(table_id: str, header: list[Element], rows: list[Element]) -> Element:
                                   id=table_id), className="table-scroll")
 
 
+@functools.lru_cache(maxsize=4096)
 def day_text(moment: datetime) -> str:
-    """The Dutch date of a moment, as a table row's label."""
+    """The Dutch date of a moment, as a table row's label (remembered: every trend shows the same weeks)."""
     return f"{moment.astimezone(AMSTERDAM):%d-%m-%Y}"
