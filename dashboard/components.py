@@ -68,7 +68,7 @@ def frame(lang: str, path: str, publication: Publication | None, children: list,
             element("Nav", [element("A", t(key, lang), href=href(target, lang),
                                     className="active" if target == path else None,
                                     **({"aria-current": "page"} if target == path else {}))
-                            for target, key in NAV if allows(current_role(), page_role(target) or "steward")],
+                            for target, key in NAV if allows(current_role(), _nav_role(target))],
                     **{"aria-label": "menu"}),
             element("Div", [element("P", updated, id="data-updated", className="updated"), account(lang, path)],
                     className="header-bottom"),
@@ -76,6 +76,12 @@ def frame(lang: str, path: str, publication: Publication | None, children: list,
         element("Main", ([demo_notice(lang)] if demo else []) + _access_notice(lang) + children, id="main",
                 lang=lang),
     ], className=f"page lang-{lang}", **{"data-page": path})
+
+
+@functools.lru_cache(maxsize=len(NAV))
+def _nav_role(target: str) -> str:
+    """The role a page in the navigation needs (pages and their roles are fixed once the app is made)."""
+    return page_role(target) or "steward"
 
 
 def role_label(role: str | None, lang: str) -> str:
