@@ -36,13 +36,13 @@ def element(tag: str, children: object = None, **props: object) -> Element:
 
 def href(path: str, lang: str, **params: object) -> str:
     """A link that keeps the language and the given filters in the query string."""
-    return path + _query_string(lang, tuple(params.items()))
+    return path + _query_string(lang, tuple((k, str(v)) for k, v in params.items() if v not in (None, "", False)))
 
 
 @functools.lru_cache(maxsize=1024)
-def _query_string(lang: str, params: tuple[tuple[str, object], ...]) -> str:
+def _query_string(lang: str, params: tuple[tuple[str, str], ...]) -> str:
     """'?k=v&…' for href (remembered: a page's links share their filters, such as every region's level)."""
-    query = {k: v for k, v in params if v not in (None, "", False)}
+    query = dict(params)
     if lang == "en":
         query["lang"] = "en"
     return "?" + urlencode(query) if query else ""

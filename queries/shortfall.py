@@ -136,7 +136,7 @@ def _in_copy(times: list[datetime], last_figure: datetime | None, moments: froze
 
 def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict]:
     """Rows as dicts; the column names interned, so that Shortfall(**row) matches its keyword arguments by
-    identity (DuckDB's names are new strings: matching them by comparing text took a third of _cells)."""
+    identity (DuckDB's names are new strings: matching them by comparing text took a quarter of _cells)."""
     names = [sys.intern(d[0]) for d in result.description]
     return [dict(zip(names, values)) for values in result.fetchall()]
 
