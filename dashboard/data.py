@@ -113,13 +113,15 @@ def page_body(publication: Publication, page: str, moment: datetime, query: dict
 
 
 def wire(node: object) -> object:
-    """Components as Dash's JSON has them (type, namespace, props), all the way down, in plain dicts."""
+    """Components as Dash's JSON has them (type, namespace, props), all the way down, in plain dicts; elements
+    (dashboard.components.element) are that already, but may hold components."""
     if isinstance(node, Component):
-        shown = node.to_plotly_json()
-        return {**shown, "props": {name: wire(value) for name, value in shown["props"].items()}}
-    if isinstance(node, (list, tuple)):
+        node = node.to_plotly_json()
+    elif isinstance(node, (list, tuple)):
         return [wire(item) for item in node]
-    return node
+    elif not (isinstance(node, dict) and node.keys() == {"type", "namespace", "props"}):
+        return node
+    return {**node, "props": {name: wire(value) for name, value in node["props"].items()}}
 
 
 def copy_facts(publication: Publication, cur: duckdb.DuckDBPyConnection) -> CopyFacts:

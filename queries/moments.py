@@ -1,6 +1,7 @@
 """Moments as users give them: a bare date means the end of that day in Dutch time."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -84,12 +85,18 @@ def elapsed_days_before(moment: datetime, days: int) -> datetime:
 
 def week_ends(end: datetime, weeks: int) -> list[datetime]:
     """`weeks` moments: the ends (Sunday 23:59:59.999999 Dutch time) of the weeks before `end`, then `end`."""
+    return list(_week_ends(end, weeks))
+
+
+@functools.lru_cache(maxsize=64)
+def _week_ends(end: datetime, weeks: int) -> tuple[datetime, ...]:
+    """week_ends, remembered: every trend a page shows at one moment has the same weeks."""
     local = end.astimezone(AMSTERDAM)
     sunday = local.date() - timedelta(days=(local.weekday() + 1) % 7)
     ends = [datetime.combine(sunday - timedelta(weeks=k) + timedelta(days=1), time(), tzinfo=AMSTERDAM)
             - timedelta(microseconds=1) for k in range(weeks - 1, -1, -1)]
     past = [e.astimezone(timezone.utc) for e in ends if e < local]
-    return past[-(weeks - 1):] + [end.astimezone(timezone.utc)] if weeks > 1 else [end.astimezone(timezone.utc)]
+    return tuple(past[-(weeks - 1):] + [end.astimezone(timezone.utc)] if weeks > 1 else [end.astimezone(timezone.utc)])
 
 
 def month_ends(end: datetime, months: int) -> list[datetime]:

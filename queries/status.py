@@ -88,4 +88,5 @@ def assess(services: int, services_fresh: int, unmet_now: float | None, norm_pla
 
 
 def _assessment(status: str, reasons: list[tuple[str, str]]) -> Assessment:
-    return Assessment(status, tuple(nl for nl, _ in reasons), tuple(en for _, en in reasons))
+    nl, en = zip(*reasons)
+    return Assessment(status, nl, en)

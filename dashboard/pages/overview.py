@@ -5,10 +5,11 @@ from datetime import datetime
 
 import dash
 import duckdb
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc
 
 from dashboard.access import allows, current_role, is_public
-from dashboard.components import empty_state, figure_number, frame, href, labelled_dropdown, status_badge
+from dashboard.components import (Element, element, empty_state, figure_number, frame, href, labelled_dropdown,
+                                  status_badge, table)
 from dashboard.data import boundaries, copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import MAP_CONFIG, region_map
 from dashboard.i18n import lang_of, t
@@ -30,7 +31,7 @@ SORTS = {"worst": None, "region": "region_name", "places": "places", "available"
          "waiting": "waiting", "unmet_now": "unmet_now", "norm_gap": "norm_gap", "per_10k": "per_10k"}
 
 
-def layout(**query: str) -> html.Div:
+def layout(**query: str) -> Element:
     lang = lang_of(query)
     try:
         with snapshot() as (publication, cur):
@@ -66,7 +67,7 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: date
     state = {"level": level, "care_type": care_type, "target_group": target_group, "colour": colour_by,
              "at": query.get("at"), "sort": query.get("sort")}
     pick = (lambda pair: pair[1] if lang == "en" else pair[0])
-    controls = html.Div([
+    controls = element("Div", [
         labelled_dropdown("overview-level", t("level", lang),
                           [{"label": l.label(lang), "value": l.level} for l in levels], level, lang=lang),
         labelled_dropdown("overview-care-type", t("care_type", lang),
@@ -78,20 +79,22 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: date
         labelled_dropdown("overview-colour", t("colour_by", lang),
                           [{"label": t(c, lang), "value": c} for c in COLOUR_CHOICES], colour_by, lang=lang),
     ], className="controls", role="search")
-    body = [html.H1(f"{pick(labels[('care_type', care_type)])} — {pick(labels[('target_group', target_group)])}"),
-            *([html.P(t("public_notice", lang), id="public-notice", className="notice")] if is_public() else []),
+    body = [element("H1", f"{pick(labels[('care_type', care_type)])} — "
+                          f"{pick(labels[('target_group', target_group)])}"),
+            *([element("P", t("public_notice", lang), id="public-notice", className="notice")] if is_public()
+              else []),
             controls, dcc.Store(id="overview-rendered", data={k: state[k] for k in FILTERS})]
     if not cells:
         body.append(empty_state(lang))
     else:
         body += [
             _headline(total, lang),
-            html.Section([html.H2(t("map_title", lang), className="visually-hidden"),
-                          dcc.Graph(id="overview-map", figure=region_map(collection, cells, colour_by, lang),
-                                    config=MAP_CONFIG, className="map"),
-                          html.P([t("map_alternative", lang), " ",
-                                  html.A(t("regions_table", lang), href="#overview-table")],
-                                 className="chart-note")], className="card"),
+            element("Section", [element("H2", t("map_title", lang), className="visually-hidden"),
+                                dcc.Graph(id="overview-map", figure=region_map(collection, cells, colour_by, lang),
+                                          config=MAP_CONFIG, className="map"),
+                                element("P", [t("map_alternative", lang), " ",
+                                              element("A", t("regions_table", lang), href="#overview-table")],
+                                        className="chart-note")], className="card"),
             _table(cells, level, state, lang),
         ]
     return body
@@ -103,16 +106,16 @@ def _choose_combination(combos: list[tuple[str, str]], query: dict[str, str]) ->
     return care_type, query.get("target_group") if query.get("target_group") in groups else groups[0]
 
 
-def _headline(cell: Shortfall | None, lang: str) -> html.Section:
-    def card(key: str, value: str, element_id: str) -> html.Div:
-        return html.Div([html.Div(value, className="figure", id=element_id), html.Div(t(key, lang))],
-                        className="headline-card")
+def _headline(cell: Shortfall | None, lang: str) -> Element:
+    def card(key: str, value: str, element_id: str) -> Element:
+        return element("Div", [element("Div", value, className="figure", id=element_id),
+                               element("Div", t(key, lang))], className="headline-card")
 
     if cell is None:
-        return html.Section()
+        return element("Section")
     share = ("–" if not cell.services else
              f"{round(100 * cell.services_fresh / cell.services)}% ({cell.services_fresh}/{cell.services})")
-    return html.Section([
+    return element("Section", [
         card("places", figure_number(cell.places, lang), "headline-places"),
         card("available", figure_number(cell.available, lang), "headline-available"),
         card("waiting", figure_number(cell.waiting, lang), "headline-waiting"),
@@ -131,28 +134,27 @@ def _sorted(cells: list[Shortfall], sort: str | None) -> list[Shortfall]:
     return sorted(worst_first, key=lambda c: (getattr(c, field) is None, -(getattr(c, field) or 0)))
 
 
-def _table(cells: list[Shortfall], level: str, state: dict, lang: str) -> html.Section:
+def _table(cells: list[Shortfall], level: str, state: dict, lang: str) -> Element:
     columns = [("region", "region"), ("status", None), ("reasons", None), ("places", "places"),
                ("available", "available"), ("waiting", "waiting"), ("unmet_now", "unmet_now"),
                ("norm_gap", "norm_gap"), ("per_10k", "per_10k")]
-    header = html.Tr([html.Th(html.A(t(key, lang), href=href("/", lang, **{**state, "sort": sort}))
-                              if sort else t(key, lang), scope="col") for key, sort in columns])
+    header = [element("Th", element("A", t(key, lang), href=href("/", lang, **{**state, "sort": sort}))
+                      if sort else t(key, lang), scope="col") for key, sort in columns]
     link = allows(current_role(), "professional")
-    rows = [html.Tr([
-        html.Td(html.A(c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level)) if link
+    rows = [element("Tr", [
+        element("Td", element("A", c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level)) if link
                 else c.region_name),
-        html.Td(status_badge(c.status, lang)),
-        html.Td("; ".join(c.reasons(lang)), className="reasons"),
-        html.Td(figure_number(c.places, lang, 1), className="num"),
-        html.Td(figure_number(c.available, lang, 1), className="num"),
-        html.Td(figure_number(c.waiting, lang, 1), className="num"),
-        html.Td(figure_number(c.unmet_now, lang, 1), className="num"),
-        html.Td(figure_number(c.norm_gap, lang, 1), className="num"),
-        html.Td(figure_number(c.per_10k, lang, 2), className="num"),
+        element("Td", status_badge(c.status, lang)),
+        element("Td", "; ".join(c.reasons(lang)), className="reasons"),
+        element("Td", figure_number(c.places, lang, 1), className="num"),
+        element("Td", figure_number(c.available, lang, 1), className="num"),
+        element("Td", figure_number(c.waiting, lang, 1), className="num"),
+        element("Td", figure_number(c.unmet_now, lang, 1), className="num"),
+        element("Td", figure_number(c.norm_gap, lang, 1), className="num"),
+        element("Td", figure_number(c.per_10k, lang, 2), className="num"),
     ], **{"data-region": c.region_code}) for c in _sorted(cells, state.get("sort"))]
-    return html.Section([html.H2(t("regions_table", lang)),
-                         html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="overview-table"),
-                                  className="table-scroll")], className="card")
+    return element("Section", [element("H2", t("regions_table", lang)), table("overview-table", header, rows)],
+                   className="card")
 
 
 @callback(Output("_pages_location", "search", allow_duplicate=True),

@@ -5,10 +5,10 @@ from datetime import datetime
 
 import dash
 import duckdb
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc
 
-from dashboard.components import (chart_table, day_text, empty_state, figure_number, frame, href, labelled_dropdown,
-                                  status_badge)
+from dashboard.components import (Element, chart_table, day_text, element, empty_state, figure_number, frame,
+                                  href, labelled_dropdown, status_badge, table)
 from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
@@ -29,7 +29,7 @@ PROJECTION_DAYS = [30, 61, 91]
 NATIONAL = ("nederland", "NL")
 
 
-def layout(**query: str) -> html.Div:
+def layout(**query: str) -> Element:
     lang = lang_of(query)
     try:
         with snapshot() as (publication, cur):
@@ -60,7 +60,7 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: date
                          lambda: figures_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type,
                                             target_group, only_region=trend_region, copy=copy))
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
-    controls = html.Div([
+    controls = element("Div", [
         labelled_dropdown("purchasing-level", t("level", lang),
                           [{"label": l.label(lang), "value": l.level} for l in levels], level, lang=lang),
         labelled_dropdown("purchasing-care-type", t("care_type", lang),
@@ -75,12 +75,13 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: date
     ], className="controls", role="search")
     download = {"level": level, "care_type": care_type, "target_group": target_group, "at": query.get("at")}
     rendered = {"level": level, "care_type": care_type, "target_group": target_group, "region": region or ""}
-    return [html.H1(t("purchasing_title", lang)), controls, dcc.Store(id="purchasing-rendered", data=rendered),
-            html.P([html.A(t("download_csv", lang), href=href("/api/v1/shortfall", lang, **download, format="csv"),
-                           id="download-csv", className="button-link", download="inkoop.csv"), " ",
-                    html.A(t("download_xlsx", lang), href=href("/api/v1/shortfall", lang, **download,
-                                                              format="xlsx"),
-                           id="download-xlsx", className="button-link", download="inkoop.xlsx")]),
+    return [element("H1", t("purchasing_title", lang)), controls, dcc.Store(id="purchasing-rendered", data=rendered),
+            element("P", [element("A", t("download_csv", lang),
+                                  href=href("/api/v1/shortfall", lang, **download, format="csv"),
+                                  id="download-csv", className="button-link", download="inkoop.csv"), " ",
+                          element("A", t("download_xlsx", lang),
+                                  href=href("/api/v1/shortfall", lang, **download, format="xlsx"),
+                                  id="download-xlsx", className="button-link", download="inkoop.xlsx")]),
             _table(cells, level, lang) if cells else empty_state(lang),
             _trend(monthly, region and next(c.region_name for c in cells if c.region_code == region), lang)]
 
@@ -92,40 +93,39 @@ def gap_to_median(cell: Shortfall) -> float | None:
     return max(0.0, (cell.national_median_per_10k - cell.per_10k) * cell.target_population / 10_000)
 
 
-def _table(cells: list[Shortfall], level: str, lang: str) -> html.Section:
+def _table(cells: list[Shortfall], level: str, lang: str) -> Element:
     keys = ["region", "status", "places", "norm_places", "norm_gap", "per_10k", "national_median", "gap_to_median"]
-    header = html.Tr([html.Th(t(k, lang), scope="col", className=None if k in ("region", "status") else "num")
-                      for k in keys])
+    header = [element("Th", t(k, lang), scope="col", className=None if k in ("region", "status") else "num")
+              for k in keys]
     ordered = sorted(cells, key=lambda c: (-(c.norm_gap or 0), -(gap_to_median(c) or 0), c.region_name))
-    rows = [html.Tr([
-        html.Td(html.A(c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level))),
-        html.Td(status_badge(c.status, lang)),
-        html.Td(figure_number(c.places, lang, 1), className="num"),
-        html.Td(figure_number(c.norm_places, lang, 1) if c.norm_places is not None else t("no_norm", lang),
+    rows = [element("Tr", [
+        element("Td", element("A", c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level))),
+        element("Td", status_badge(c.status, lang)),
+        element("Td", figure_number(c.places, lang, 1), className="num"),
+        element("Td", figure_number(c.norm_places, lang, 1) if c.norm_places is not None else t("no_norm", lang),
                 className="num"),
-        html.Td(figure_number(c.norm_gap, lang, 1), className="num"),
-        html.Td(figure_number(c.per_10k, lang, 2), className="num"),
-        html.Td(figure_number(c.national_median_per_10k, lang, 2), className="num"),
-        html.Td(figure_number(gap_to_median(c), lang, 1), className="num"),
+        element("Td", figure_number(c.norm_gap, lang, 1), className="num"),
+        element("Td", figure_number(c.per_10k, lang, 2), className="num"),
+        element("Td", figure_number(c.national_median_per_10k, lang, 2), className="num"),
+        element("Td", figure_number(gap_to_median(c), lang, 1), className="num"),
     ], **{"data-region": c.region_code}) for c in ordered]
-    return html.Section(html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="purchasing-table"),
-                                 className="table-scroll"), className="card")
+    return element("Section", table("purchasing-table", header, rows), className="card")
 
 
-def _trend(monthly: list[Shortfall], region_name: str | None, lang: str) -> html.Section:
+def _trend(monthly: list[Shortfall], region_name: str | None, lang: str) -> Element:
     history = [(c.at, c.waiting) for c in monthly]
     projection = project_linear(history, PROJECTION_DAYS)
     title = f"{t('waiting_12m', lang)} — {region_name or t('whole_country', lang)}"
     if all(v is None for _, v in history):
-        return html.Section([html.H2(title), empty_state(lang)], className="card")
-    explanation = [html.P(t("projection_explained", lang))]
+        return element("Section", [element("H2", title), empty_state(lang)], className="card")
+    explanation = [element("P", t("projection_explained", lang))]
     if projection is None:
-        explanation = [html.P(t("projection_too_few", lang))]
+        explanation = [element("P", t("projection_too_few", lang))]
     else:
         per_month = figure_number(projection.slope_per_day * 30.4375, lang, 1)
-        explanation.append(html.P(t("projection_slope", lang).format(n=per_month), id="projection-slope"))
-    return html.Section([
-        html.H2(title),
+        explanation.append(element("P", t("projection_slope", lang).format(n=per_month), id="projection-slope"))
+    return element("Section", [
+        element("H2", title),
         dcc.Graph(id="purchasing-trend", config={"displayModeBar": False},
                   figure=projection_figure(history, projection.points if projection else [], lang)),
         *explanation,

@@ -5,10 +5,10 @@ from datetime import datetime
 
 import dash
 import duckdb
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc
 
-from dashboard.components import (age_text, chart_table, day_text, empty_state, figure_number, first_rows, frame,
-                                  href, labelled_dropdown, status_badge)
+from dashboard.components import (Element, age_text, chart_table, day_text, element, empty_state, figure_number,
+                                  first_rows, frame, href, labelled_dropdown, status_badge, table)
 from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import trend_counts_figure, trend_waits_figure, versus_median_figure
 from dashboard.i18n import lang_of, t
@@ -28,7 +28,7 @@ dash.register_page(__name__, path_template="/regio/<region_code>", name="Regio",
 STATUS_RANK = {"red": 0, "grey": 1, "amber": 2, "green": 3}
 
 
-def layout(region_code: str = "", **query: str) -> html.Div:
+def layout(region_code: str = "", **query: str) -> Element:
     lang = lang_of(query)
     path = f"/regio/{region_code}"
     try:
@@ -46,7 +46,7 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, region_code:
           query: dict[str, str], lang: str) -> list:
     levels = remembered(publication, ("levels_of", region_code), lambda: region_levels_of(cur, region_code))
     if not levels:
-        return [html.H1(t("unknown_region", lang)), empty_state(lang)]
+        return [element("H1", t("unknown_region", lang)), empty_state(lang)]
     level, region_name = next(((lv, n) for lv, n in levels if lv == query.get("level")), levels[0])
     labels = remembered(publication, ("labels",), lambda: care_labels(cur))
     combos = remembered(publication, ("combinations",), lambda: reported_combinations(cur))
@@ -71,13 +71,13 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, region_code:
             _matrix(cells, combos, name, region_code, level, lang), _versus(cells, name, lang), _gaps(gaps, lang),
             _signals(signals, name, lang), _services_table(shown, name, lang)))
     return [
-        html.H1(region_name),
+        element("H1", region_name),
         matrix,
         _trend(series, combos, care_type, target_group, name, lang),
         versus,
         gap_list,
         signal_table,
-        html.Section([html.H2(t("services_title", lang)), service_table, *more], className="card"),
+        element("Section", [element("H2", t("services_title", lang)), service_table, *more], className="card"),
     ]
 
 
@@ -91,41 +91,40 @@ def _chosen(cells: list[Shortfall], combos: list[tuple[str, str]], query: dict[s
 
 
 def _matrix(cells: list[Shortfall], combos: list[tuple[str, str]], name, region_code: str, level: str,
-            lang: str) -> html.Section:
+            lang: str) -> Element:
     by_key = {(c.care_type, c.target_group): c for c in cells}
     care_types = list(dict.fromkeys(c for c, _ in combos))
     groups = list(dict.fromkeys(g for _, g in combos))
-    header = html.Tr([html.Th(t("care_type", lang), scope="col")] +
-                     [html.Th(name("target_group", g), scope="col") for g in groups])
+    header = [element("Th", t("care_type", lang), scope="col")] + [element("Th", name("target_group", g), scope="col")
+                                                                   for g in groups]
     rows = []
     for care_type in care_types:
-        cells_in_row = [html.Th(name("care_type", care_type), scope="row")]
+        cells_in_row = [element("Th", name("care_type", care_type), scope="row")]
         for group in groups:
             cell = by_key.get((care_type, group))
             if cell is None:
-                cells_in_row.append(html.Td(t("not_reported", lang), className="muted"))
+                cells_in_row.append(element("Td", t("not_reported", lang), className="muted"))
                 continue
-            cells_in_row.append(html.Td([
-                html.A(status_badge(cell.status, lang), href=href(f"/regio/{region_code}", lang, level=level,
-                                                                   care_type=care_type, target_group=group)),
-                html.Div("; ".join(cell.reasons(lang)), className="reasons"),
+            cells_in_row.append(element("Td", [
+                element("A", status_badge(cell.status, lang), href=href(f"/regio/{region_code}", lang, level=level,
+                                                                         care_type=care_type, target_group=group)),
+                element("Div", "; ".join(cell.reasons(lang)), className="reasons"),
             ], **{"data-cell": f"{care_type}:{group}"}))
-        rows.append(html.Tr(cells_in_row))
-    return html.Section([html.H2(t("matrix_title", lang)),
-                         html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-matrix"),
-                                  className="table-scroll")], className="card")
+        rows.append(element("Tr", cells_in_row))
+    return element("Section", [element("H2", t("matrix_title", lang)), table("region-matrix", header, rows)],
+                   className="card")
 
 
-def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, name, lang: str) -> html.Section:
+def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, name, lang: str) -> Element:
     options = [{"label": f"{name('care_type', c)} — {name('target_group', g)}", "value": f"{c}:{g}"}
                for c, g in combos]
     counts = any(c.waiting is not None or c.available is not None for c in series)
     waits = any(c.median_wait_intake_days is not None or c.median_wait_treatment_days is not None for c in series)
     content = [
-        *([html.H3(t("trend_counts_title", lang)),
+        *([element("H3", t("trend_counts_title", lang)),
            dcc.Graph(id="region-trend", figure=trend_counts_figure(series, lang), config={"displayModeBar": False})]
           if counts else []),
-        *([html.H3(t("trend_waits_title", lang)),
+        *([element("H3", t("trend_waits_title", lang)),
            dcc.Graph(id="region-trend-waits", figure=trend_waits_figure(series, lang),
                      config={"displayModeBar": False})] if waits else []),
         chart_table("region-trend-table", [t("week_ending", lang), t("waiting", lang), t("available", lang),
@@ -134,15 +133,15 @@ def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, n
                       figure_number(c.median_wait_intake_days, lang, 1),
                       figure_number(c.median_wait_treatment_days, lang, 1)] for c in reversed(series)], lang),
     ] if counts or waits else [empty_state(lang)]
-    return html.Section([
-        html.H2(t("trend_title", lang)),
+    return element("Section", [
+        element("H2", t("trend_title", lang)),
         labelled_dropdown("region-trend-choice", t("trend_of", lang), options, f"{care_type}:{target_group}", lang=lang),
         dcc.Store(id="region-rendered", data={"choice": f"{care_type}:{target_group}"}),
         *content,
     ], className="card")
 
 
-def _versus(cells: list[Shortfall], name, lang: str) -> html.Section:
+def _versus(cells: list[Shortfall], name, lang: str) -> Element:
     known = [c for c in cells if c.per_10k is not None]
     labels = {(c.care_type, c.target_group): f"{name('care_type', c.care_type)} — "
                                               f"{name('target_group', c.target_group)}" for c in known}
@@ -152,43 +151,43 @@ def _versus(cells: list[Shortfall], name, lang: str) -> html.Section:
                            [[labels[(c.care_type, c.target_group)], figure_number(c.per_10k, lang, 2),
                              figure_number(c.national_median_per_10k, lang, 2)] for c in known], lang)
                ] if known else [empty_state(lang)]
-    return html.Section([html.H2(t("versus_title", lang)), *content], className="card")
+    return element("Section", [element("H2", t("versus_title", lang)), *content], className="card")
 
 
-def _gaps(gaps: list[Gap], lang: str) -> html.Section:
-    items = [html.Li(g.text_en if lang == "en" else g.text_nl) for g in gaps]
-    return html.Section([html.H2(t("gaps_title", lang)),
-                         html.Ul(items, id="region-gaps") if items else html.P(t("no_gaps", lang))],
-                        className="card")
+def _gaps(gaps: list[Gap], lang: str) -> Element:
+    items = [element("Li", g.text_en if lang == "en" else g.text_nl) for g in gaps]
+    return element("Section", [element("H2", t("gaps_title", lang)),
+                               element("Ul", items, id="region-gaps") if items else element("P", t("no_gaps", lang))],
+                   className="card")
 
 
-def _signals(signals: list[DemandSignals], name, lang: str) -> html.Section:
+def _signals(signals: list[DemandSignals], name, lang: str) -> Element:
     """Professionals' anonymous 'searched, found nothing' signals: unmet demand the figures do not show."""
     keys = ["care_type", "target_group", "signals"] + [f"reason_{r}" for r in REASONS]
-    header = html.Tr([html.Th(t(k, lang), scope="col") for k in keys])
-    rows = [html.Tr([html.Td(name("care_type", s.care_type)), html.Td(name("target_group", s.target_group)),
-                     html.Td(str(s.signals), className="num")] +
-                    [html.Td(str(getattr(s, r)), className="num") for r in REASONS]) for s in signals]
-    content = (html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-signals"),
-                        className="table-scroll") if rows else html.P(t("no_signals", lang)))
-    return html.Section([html.H2(t("signals_title", lang)), content], className="card")
+    rows = [element("Tr", [element("Td", name("care_type", s.care_type)),
+                           element("Td", name("target_group", s.target_group)),
+                           element("Td", str(s.signals), className="num")] +
+                    [element("Td", str(getattr(s, r)), className="num") for r in REASONS]) for s in signals]
+    content = (table("region-signals", [element("Th", t(k, lang), scope="col") for k in keys], rows) if rows
+               else element("P", t("no_signals", lang)))
+    return element("Section", [element("H2", t("signals_title", lang)), content], className="card")
 
 
-def _services_table(shown: list[ProviderMatch], name, lang: str) -> html.Div:
-    header = html.Tr([html.Th(t(k, lang), scope="col") for k in
-                      ("service", "provider", "care_type", "available", "waiting", "wait_intake",
-                       "wait_treatment", "age_of_figure")])
-    rows = [html.Tr([
-        html.Td(m.service_name), html.Td(m.provider_name or ""), html.Td(name("care_type", m.care_type)),
-        html.Td(t("free_of", lang).format(free=figure_number(m.available, lang),
-                                          total=figure_number(m.maximum, lang)), className="num"),
-        html.Td(figure_number(m.waiting_count, lang), className="num"),
-        html.Td(figure_number(m.wait_days_intake, lang), className="num"),
-        html.Td(figure_number(m.wait_days_treatment, lang), className="num"),
-        html.Td(age_text(m, lang), className="stale" if not m.fresh else None),
+def _services_table(shown: list[ProviderMatch], name, lang: str) -> Element:
+    header = [element("Th", t(k, lang), scope="col") for k in ("service", "provider", "care_type", "available",
+                                                               "waiting", "wait_intake", "wait_treatment",
+                                                               "age_of_figure")]
+    rows = [element("Tr", [
+        element("Td", m.service_name), element("Td", m.provider_name or ""),
+        element("Td", name("care_type", m.care_type)),
+        element("Td", t("free_of", lang).format(free=figure_number(m.available, lang),
+                                                total=figure_number(m.maximum, lang)), className="num"),
+        element("Td", figure_number(m.waiting_count, lang), className="num"),
+        element("Td", figure_number(m.wait_days_intake, lang), className="num"),
+        element("Td", figure_number(m.wait_days_treatment, lang), className="num"),
+        element("Td", age_text(m, lang), className="stale" if not m.fresh else None),
     ], **{"data-service": m.service_id}) for m in shown]
-    return (html.Div(html.Table([html.Thead(header), html.Tbody(rows)], id="region-services"),
-                     className="table-scroll") if rows else empty_state(lang))
+    return table("region-services", header, rows) if rows else empty_state(lang)
 
 
 @callback(Output("_pages_location", "search", allow_duplicate=True), Input("region-trend-choice", "value"),
