@@ -50,8 +50,8 @@ REFERENCE_TARGET_GROUPS = "SELECT target_group, label_nl, label_en FROM target_g
 REFERENCE_MUNICIPALITIES = "SELECT gemeente_code, name FROM municipality"
 REFERENCE_REGIONS = "SELECT level, region_code, region_name FROM region WHERE level <> 'gemeente'"
 REFERENCE_VERSION = """
-SELECT (SELECT list((part, content_hash, loaded_at) ORDER BY part) FROM reference_load),
-       (SELECT list((level, content_hash, loaded_at) ORDER BY level) FROM region_level)"""
+SELECT (SELECT sum(hash(part, content_hash, loaded_at)::HUGEINT) FROM reference_load),
+       (SELECT sum(hash(level, content_hash, loaded_at)::HUGEINT) FROM region_level)"""
 RECORD_ROWS = """
 SELECT row, service_id, service_name, provider_id, provider_name, care_type, {target_groups},
        [(a.area_level, a.area_code) for a in {service_area}] AS service_area, valid_at, unit, maximum, available,
@@ -94,7 +94,7 @@ def read_reference(con: duckdb.DuckDBPyConnection) -> Reference:
 
 def reference_version(con: duckdb.DuckDBPyConnection) -> tuple:
     """What changes whenever the code lists do: every load of reference data or a region level records its
-    content's hash and time (ingest/reference_load.py)."""
+    content's hash and time (ingest/reference_load.py); a fingerprint of all of them, in any order."""
     return tuple(rows(con, REFERENCE_VERSION)[0])
 
 
