@@ -19,9 +19,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-BUDGETS = {"callback_p95_ms": 50, "callback_vs_sql": 2.0, "ingest_vs_read_csv": 0.40,
-           "ingest_with_errors_vs_read_csv": 0.25, "ingest_peak_mb": 500, "cycle_s": 60,
-           "worker_mb": 400, "page_ready_s": 1.5, "form_to_dashboard_s": 60, "render_p95_ms": 600}
 
 
 def run_json(*args: str) -> dict:
