@@ -127,8 +127,8 @@ class Plan:
 class ValuesTables:
     """Where `values_sql` puts a file's rows: `rows` holds a row each (row, keep, value_ok, loadable, the
     columns later statements read, and the final values that differ between rows); `shared` one row with
-    the final values every row has (None when there are none); the view `view` both, with the record
-    defaults applied: what the later statements and the load read."""
+    the final values every row has (not created when there are none); the view `view` both, with the
+    record defaults applied: what the later statements and the load read."""
 
     rows: str
     shared: str

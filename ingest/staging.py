@@ -42,7 +42,8 @@ DISTINCT = "SELECT {index}, {column} FROM (SELECT DISTINCT {column} FROM {table}
 ALL_CELLS = "SELECT {columns} FROM {table}"
 FEW_ROWS = 500   # up to this many rows, reading them all is quicker than planning a DISTINCT per column
 LINE_READER_DELIMITER = "\x01"   # never in a plain CSV: DuckDB hands over each line whole
-# DuckDB reads a file in buffers of 16 lines of this size: a longer line (a hostile file) is read in Python
+# DuckDB's read buffer grows with the longest line allowed (64 MB asked for a 526 MB buffer on a large file);
+# a longer line than this (a hostile file) is read in Python
 MAX_LINE_BYTES = 1024 * 1024
 _names = itertools.count(1)
 
