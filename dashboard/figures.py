@@ -93,19 +93,18 @@ def trend_counts_figure(series: Sequence[Shortfall], lang: str) -> Figure:
 
 
 def trend_waits_figure(series: Sequence[Shortfall], lang: str) -> Figure:
-    """Weekly median intake and treatment waits of one cell, in days, with their norms as dotted lines."""
+    """Weekly median intake and treatment waits of one cell, in days, with their norms as dotted lines named in
+    the legend (a label inside the plot sat on the data line)."""
     figure = _trend(series, TREND_WAITS, t("days_axis", lang), lang)
     shown = {key for field, key, _, _ in TREND_WAITS if any(getattr(c, field) is not None for c in series)}
     last = series[-1] if series else None
     norms = [] if last is None else [(norm, key) for norm, key in ((last.wait_norm_intake_days, "wait_intake"),
                                                                     (last.wait_norm_treatment_days, "wait_treatment"))
                                      if norm is not None and key in shown]
-    figure["layout"]["shapes"] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": norm, "y1": norm,
-                                   "line": {"dash": "dot", "width": 1, "color": "#555"}} for norm, _ in norms]
-    figure["layout"]["annotations"] = [
-        {"xref": "paper", "x": 0, "y": norm, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
-         "text": t("norm_line", lang).format(what=t(key, lang).lower(), n=norm), "font": {"size": 11}}
-        for norm, key in norms]
+    when = [c.at.isoformat() for c in series]
+    figure["data"] += [{"type": "scatter", "x": [when[0], when[-1]], "y": [norm, norm], "mode": "lines",
+                        "name": t("norm_line", lang).format(what=t(key, lang).lower(), n=norm), "hoverinfo": "name",
+                        "line": {"dash": "dot", "width": 1, "color": "#555"}} for norm, key in norms]
     return figure
 
 
