@@ -128,11 +128,17 @@ class ValuesTables:
     """Where `values_sql` puts a file's rows: `rows` holds a row each (row, keep, value_ok, loadable, the
     columns later statements read, and the final values that differ between rows); `shared` one row with
     the final values every row has (not created when there are none); the view `view` both, with the
-    record defaults applied: what the later statements and the load read."""
+    record defaults applied: what the later statements and the load read. With `view` the same name as
+    `rows` (a small file) that table holds every final value with the defaults applied, and there is no
+    `shared` or view: a table is planned quicker than the view, by each of a dozen later statements."""
 
     rows: str
     shared: str
     view: str
+
+    @property
+    def one_table(self) -> bool:
+        return self.view == self.rows
 
 
 def values_sql(plan: Plan, tables: ValuesTables) -> list[tuple[str, dict[str, Any]]]:
@@ -174,15 +180,17 @@ def values_sql(plan: Plan, tables: ValuesTables) -> list[tuple[str, dict[str, An
     outer += [f'"{name}__id"' for name in plan.sources if name in plan.ids]
     shared = []
     for name, part, column in _final_columns(plan):
-        if _same_in_every_row(plan, name):
+        if _same_in_every_row(plan, name) and not tables.one_table:
             shared.append(f'{_constant(FIELD_BY_NAME[name].kind, _shared(plan, name), part, q)} AS "{column}"')
         else:
             outer.append(f'{_final(plan, name, part, p)} AS "{column}"')
     problems = [f'"{name}__state" = {PROBLEM}' for name in plan.sources] + failing
     outer.append(f"NOT ({' OR '.join(problems) or 'false'}) AS value_ok")
-    statements = [(f"CREATE TEMP TABLE {tables.rows} AS SELECT *, keep AND value_ok AS loadable "
-                   f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {plan.staged} AS r "
-                   f"{' '.join(joins)}))", p.values)]
+    rows = (f"SELECT *, keep AND value_ok AS loadable FROM (SELECT {', '.join(outer)} FROM "
+            f"(SELECT {', '.join(inner)} FROM {plan.staged} AS r {' '.join(joins)}))")
+    if tables.one_table:
+        return [(f"CREATE TEMP TABLE {tables.rows} AS SELECT * REPLACE ({RECORD_DEFAULTS}) FROM ({rows})", p.values)]
+    statements = [(f"CREATE TEMP TABLE {tables.rows} AS {rows}", p.values)]
     if shared:
         statements.append((f"CREATE TEMP TABLE {tables.shared} AS SELECT {', '.join(shared)}", q.values))
     both = f"{tables.rows} CROSS JOIN {tables.shared}" if shared else tables.rows

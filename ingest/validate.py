@@ -39,7 +39,7 @@ from .row_checks import (ALL_PROBLEMS, COUNTS, IMPLIED_PROBLEMS, JOINS_AS_WRITTE
                          MASKED, PROBLEMS_TABLE, ROW_CLASHES, SET_ASIDE, TEXT_FIELDS, VALUE_PROBLEMS, Constant,
                          Implied, Plan, ValuesTables, checks_sql, not_given, values_sql)
 from .rules import CONVERSIONS, FieldSource, SourceRules, target_problems
-from .staging import Staged, cell_of, new_name, stage
+from .staging import FEW_ROWS, Staged, cell_of, new_name, stage
 from .tabular import PlainCsvExtract, TextScan
 from .values import ValueProblem, as_text, parse_bool, parse_decimal, parse_moment, parse_text, parse_whole
 
@@ -238,7 +238,7 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
                 judged.only, ids | seen.get(LEFT_OUT, set()) | {name for name in implied if name in sources}, ids,
                 addressed)
     _scan_plain(con, extract, staged, sources)
-    made = _values(con, plan, temporary)
+    made = _values(con, plan, temporary, staged.rows <= FEW_ROWS)
     values, problems = made.view, new_name("problems")
     tables.append(problems)
     run(con, f"DROP TABLE {staged.table}")   # all that is left to do is in `values` and the lookups
@@ -278,11 +278,12 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
                    staged.rows + len({e.row for e in staged.errors}), temporary)
 
 
-def _values(con: duckdb.DuckDBPyConnection, plan: Plan, temporary: Temporary) -> ValuesTables:
-    """Every row's final values and states (ingest/row_checks.py `values_sql`)."""
-    made = ValuesTables(new_name("values"), new_name("shared"), new_name("records"))
+def _values(con: duckdb.DuckDBPyConnection, plan: Plan, temporary: Temporary, few_rows: bool) -> ValuesTables:
+    """Every row's final values and states (ingest/row_checks.py `values_sql`), in one table for `few_rows`."""
+    rows = new_name("values")
+    made = ValuesTables(rows, new_name("shared"), rows if few_rows else new_name("records"))
     temporary.tables += [made.rows, made.shared]
-    temporary.views.append(made.view)
+    temporary.views += [] if made.one_table else [made.view]
     run(con, JOINS_AS_WRITTEN)
     try:
         for statement in values_sql(plan, made):
