@@ -8,6 +8,8 @@ Statements that depend on a source's rules are generated here, with every value 
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +85,10 @@ class Params:
         name = f"p{len(self.values)}"
         self.values[name] = value
         return f"${name}"
+
+    def of(self, sql: str) -> dict[str, Any]:
+        """The parameters `sql` names."""
+        return {name: self.values[name] for name in re.findall(r"\$(p\d+)\b", sql)}
 
 
 @dataclass(frozen=True)
@@ -280,11 +286,19 @@ def _constant(kind: str, c: Constant, part: str, p: Params) -> str:
     return _text(c.slug, p)
 
 
-def checks_sql(where: dict[str, str], addressed: tuple[str, ...], values: str, problems: str
-               ) -> tuple[str, dict[str, Any]]:
-    """INSERT the problems of the rules between fields, for the kept rows whose values are all well formed
-    (one pass: each rule gives a problem or NULL, in the order the rules are listed); the address rule for
-    the `addressed` text fields only (the others hold none)."""
+@dataclass(frozen=True)
+class Checks:
+    """The rules between fields as SQL: `any_fails` counts the rows some rule refuses (quick to plan),
+    `insert` puts their problems in the problems table; each with its parameters."""
+
+    any_fails: tuple[str, dict[str, Any]]
+    insert: tuple[str, dict[str, Any]]
+
+
+def checks_sql(where: dict[str, str], addressed: tuple[str, ...], values: str, problems: str) -> Checks:
+    """The rules between fields, for the kept rows whose values are all well formed (one pass: each rule
+    gives a problem or NULL, in the order the rules are listed); the address rule for the `addressed` text
+    fields only (the others hold none)."""
     p = Params()
     label = lambda name: p(where.get(name, name))  # noqa: E731
     rules = []   # (condition, column, value, nl, en) as SQL
@@ -317,5 +331,8 @@ def checks_sql(where: dict[str, str], addressed: tuple[str, ...], values: str, p
                   "'status ''' || status || ''' but available is ' || available::VARCHAR || '; which one is right?'"))
     found = ", ".join(f"CASE WHEN {condition} THEN {{'seq': {seq}, 'c': {column}, 'v': {value}, 'nl': {nl}, "
                       f"'en': {en}}} END" for seq, (condition, column, value, nl, en) in enumerate(rules))
-    return (f"INSERT INTO {problems} SELECT row, 2, f.seq, f.c, f.v, f.nl, f.en FROM (SELECT row, "
-            f"unnest(list_filter([{found}], lambda x: x IS NOT NULL)) AS f FROM {values} WHERE loadable)"), p.values
+    insert = (f"INSERT INTO {problems} SELECT row, 2, f.seq, f.c, f.v, f.nl, f.en FROM (SELECT row, "
+              f"unnest(list_filter([{found}], lambda x: x IS NOT NULL)) AS f FROM {values} WHERE loadable)")
+    any_fails = (f"SELECT count(*) FROM {values} WHERE loadable AND "
+                 f"({' OR '.join(f'({condition})' for condition, *_ in rules)})")
+    return Checks((any_fails, p.of(any_fails)), (insert, p.values))

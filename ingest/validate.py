@@ -250,7 +250,8 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
                                       not_given=not_given(plan, name)) for name in implied if implied_table]
     # each INSERT answers with its count: the statements that could change nothing are left out
     problem_rows = scalar(con, f"INSERT INTO {problems} " + " UNION ALL ".join(found)) if found else 0
-    between = scalar(con, *checks_sql(where, addressed, values, problems))
+    checks = checks_sql(where, addressed, values, problems)
+    between = scalar(con, *checks.insert) if scalar(con, *checks.any_fails) else 0
     if between:
         run(con, SET_ASIDE.format(values=made.rows, problems=problems), [2])
     clashes = scalar(con, ROW_CLASHES.format(problems=problems, values=values),
