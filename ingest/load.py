@@ -22,12 +22,16 @@ from .staging import new_name
 from .validate import Record
 
 NEXT_RUN_ID = "SELECT nextval('ingest_run_id')"
-UPSERT_SOURCE = """
+INSERT_SOURCE = """
 INSERT INTO source (source_id, kind, location, schedule, freshness_days, registered_at, demo)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (source_id) DO UPDATE SET kind = excluded.kind, location = excluded.location,
-    schedule = excluded.schedule, freshness_days = excluded.freshness_days, demo = excluded.demo"""
+VALUES (?, ?, ?, ?, ?, ?, ?)"""
+UPDATE_SOURCE = """
+UPDATE source SET kind = ?, location = ?, schedule = ?, freshness_days = ?, demo = ? WHERE source_id = ?"""
 SOURCE_AS_REGISTERED = "SELECT kind, location, schedule, freshness_days, demo FROM source WHERE source_id = ?"
+# Services are never deleted and observations are written only with their service (by this module, the one
+# writer): a batch whose services are all unknown has no observations stored, no owner, nothing to update.
+ALL_SERVICES_NEW = """
+SELECT NOT EXISTS (SELECT 1 FROM service WHERE service_id IN (SELECT service_id FROM batch_observations))"""
 SERVICES_OF_OTHER_SOURCES = """
 SELECT b.row, b.service_id, s.source_id FROM batch_observations AS b JOIN service AS s USING (service_id)
 WHERE s.source_id <> ? ORDER BY b.row"""
@@ -45,15 +49,17 @@ SELECT provider_id, provider_name, NULL, NULL, NULL, ?, valid_at FROM batch_prov
 ON CONFLICT (provider_id) DO UPDATE SET name = excluded.name, source_id = excluded.source_id,
     updated_at = excluded.updated_at
 WHERE excluded.updated_at >= provider.updated_at"""
+ALL_SERVICES = "SELECT service_id FROM batch_services"
 CHANGED_SERVICES = """
 SELECT b.service_id FROM batch_services AS b LEFT JOIN service AS s USING (service_id)
 WHERE s.service_id IS NULL OR b.valid_at >= s.updated_at"""
-UPSERT_SERVICES = """
+INSERT_SERVICES = """
 INSERT INTO service (service_id, provider_id, name, care_type, framework, age_min, age_max, whole_family,
                      languages, violence_profiles, phone, email, website, referral_route, source_id, updated_at)
 SELECT service_id, provider_id, service_name, care_type, framework, age_min, age_max, whole_family,
        languages, violence_profiles, phone, email, website, referral_route, ?, valid_at
-FROM batch_services WHERE service_id IN (SELECT service_id FROM changed_services)
+FROM batch_services WHERE service_id IN (SELECT service_id FROM changed_services)"""
+UPSERT_SERVICES = INSERT_SERVICES + """
 ON CONFLICT (service_id) DO UPDATE SET provider_id = excluded.provider_id, name = excluded.name,
     care_type = excluded.care_type, framework = excluded.framework, age_min = excluded.age_min,
     age_max = excluded.age_max, whole_family = excluded.whole_family, languages = excluded.languages,
@@ -196,8 +202,11 @@ def register_source(con: duckdb.DuckDBPyConnection, source_id: str, kind: str, l
                     schedule: str | None, freshness_days: int | None, now: datetime, demo: bool = False) -> None:
     """Record the source as configured (unless it is, as it mostly is); `demo` marks fictional demonstration
     data."""
-    if rows(con, SOURCE_AS_REGISTERED, [source_id]) != [(kind, location, schedule, freshness_days, demo)]:
-        run(con, UPSERT_SOURCE, [source_id, kind, location, schedule, freshness_days, now, demo])
+    registered = rows(con, SOURCE_AS_REGISTERED, [source_id])
+    if not registered:
+        run(con, INSERT_SOURCE, [source_id, kind, location, schedule, freshness_days, now, demo])
+    elif registered != [(kind, location, schedule, freshness_days, demo)]:
+        run(con, UPDATE_SOURCE, [kind, location, schedule, freshness_days, demo, source_id])
 
 
 def next_run_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -227,9 +236,10 @@ def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
     observations are written."""
     run(con, STAGE_OBSERVATIONS.format(records=records))
     try:
-        rejected = [] if figures_only else _foreign_services(con, source_id)
+        new = bool(scalar(con, ALL_SERVICES_NEW))
+        rejected = [] if figures_only or new else _foreign_services(con, source_id)
         refused = [error.row for error in rejected]
-        existing = rows(con, EXISTING_OBSERVATIONS, [source_id, refused])
+        existing = [] if new else rows(con, EXISTING_OBSERVATIONS, [source_id, refused])
         unchanged_rows = [row for row, same in existing if same]
         corrections = [row for row, same in existing if not same]
         skip = refused + unchanged_rows
@@ -242,7 +252,7 @@ def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
             run(con, SUPERSEDE_OBSERVATIONS, [now, run_id, source_id])
             run(con, DELETE_SUPERSEDED, [source_id])
         if not figures_only:
-            _upsert_services(con, source_id, records)
+            _upsert_services(con, source_id, records, new)
         loaded = scalar(con, INSERT_OBSERVATIONS, [source_id, run_id, now])
         run(con, KEEP_FIRST_VALID_AT)
     finally:
@@ -250,14 +260,16 @@ def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
     return LoadResult(int(loaded), len(unchanged_rows), rejected, len(corrections))
 
 
-def _upsert_services(con: duckdb.DuckDBPyConnection, source_id: str, records: str) -> None:
-    """Providers, services, their target groups and areas from the staged batch (newest description wins)."""
+def _upsert_services(con: duckdb.DuckDBPyConnection, source_id: str, records: str, new: bool) -> None:
+    """Providers, services, their target groups and areas from the staged batch (newest description wins);
+    `new`: no service of the batch is stored yet, so each is inserted (an upsert takes ~7 ms more to plan)."""
     for statement in (STAGE_SERVICES, STAGE_PROVIDERS, STAGE_AREAS):
         run(con, statement.format(records=records, **LISTS_DECODED))
-    run(con, "CREATE OR REPLACE TEMP TABLE changed_services AS " + CHANGED_SERVICES)
+    run(con, "CREATE OR REPLACE TEMP TABLE changed_services AS " + (ALL_SERVICES if new else CHANGED_SERVICES))
     run(con, UPSERT_PROVIDERS, [source_id])
-    run(con, UPSERT_SERVICES, [source_id])
-    for statement in (DELETE_TARGET_GROUPS, INSERT_TARGET_GROUPS, DELETE_AREAS, INSERT_AREAS):
+    run(con, INSERT_SERVICES if new else UPSERT_SERVICES, [source_id])
+    deletes = () if new else (DELETE_TARGET_GROUPS, DELETE_AREAS)
+    for statement in (*deletes, INSERT_TARGET_GROUPS, INSERT_AREAS):
         run(con, statement)
 
 

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 
 from ingest import crashpoints
 from access_site import routing_body, routing_output
-from ingest_support import drop, ingest_bytes, run_source, write_config
+from ingest_support import drop, ingest_bytes, query, run_source, write_config
 from queries.paths import DataPaths
 from queries.warehouse import Warehouse
 from support import REPO, dashboard
@@ -305,6 +305,40 @@ def test_a_service_of_another_source_is_not_overwritten(data_paths: DataPaths, t
     assert [r[3] for r in outcome.rejected()] == [
         "service S20 is already reported by source provider-a; use a service_id of your own",
         "service S21 is already reported by source provider-a; use a service_id of your own"]
+
+
+def test_a_file_with_known_and_new_services_updates_the_one_and_adds_the_other(data_paths: DataPaths,
+                                                                             tmp_path: Path) -> None:
+    """The load inserts a batch of new services only; one known service among them makes it update that
+    service's name, groups and areas, and add the new one with its own."""
+    config = write_config(tmp_path)
+    drop(data_paths, "a.csv", csv_bytes("S20,Oud,P,shelter,child,GM0014,2026-11-24,place,5,1"))
+    run_source(data_paths, config)
+    drop(data_paths, "b.csv", csv_bytes("S20,Nieuw,P,shelter,adult_victim,GM0034,2026-11-25,place,5,2",
+                                        "S22,Erbij,P,shelter,child,GM0363,2026-11-25,place,3,3"))
+    outcome = run_source(data_paths, config)
+    assert outcome.rejected() == [] and outcome.summary.loaded == 2
+    assert outcome.query("SELECT service_id, name, first_valid_at FROM service ORDER BY 1") == [
+        ("S20", "Nieuw", datetime(2026, 11, 23, 23, tzinfo=UTC)),   # midnight Dutch time, the first report
+        ("S22", "Erbij", datetime(2026, 11, 24, 23, tzinfo=UTC))]
+    assert outcome.query("SELECT service_id, target_group FROM service_target_group ORDER BY 1") == [
+        ("S20", "adult_victim"), ("S22", "child")]
+    assert outcome.query("SELECT service_id, area_code FROM service_area ORDER BY 1") == [
+        ("S20", "GM0034"), ("S22", "GM0363")]
+    assert outcome.query("SELECT service_id, count(*) FROM capacity_observation GROUP BY 1 ORDER BY 1") == [
+        ("S20", 2), ("S22", 1)]
+
+
+def test_a_source_configured_anew_is_registered_anew(data_paths: DataPaths, tmp_path: Path) -> None:
+    """Its schedule and freshness change in the source table; when it was first registered does not."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    drop(data_paths, "a.csv", GOOD)
+    run_source(data_paths, write_config(tmp_path / "one"))
+    (first,) = query(data_paths, "SELECT registered_at FROM source WHERE source_id = 'provider-a'")
+    drop(data_paths, "b.csv", csv_bytes("S20,A,P,shelter,child,GM0014,2026-11-25,place,5,1"))
+    run_source(data_paths, write_config(tmp_path / "two", "freshness_days = 3"))
+    assert query(data_paths, "SELECT schedule, freshness_days, registered_at FROM source") == [("15m", 3, *first)]
 
 
 # ---------------------------------------------------------------- validation rules
