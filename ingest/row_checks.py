@@ -289,7 +289,8 @@ def _constant(kind: str, c: Constant, part: str, p: Params) -> str:
 @dataclass(frozen=True)
 class Checks:
     """The rules between fields as SQL: `any_fails` counts the rows some rule refuses (quick to plan),
-    `insert` puts their problems in the problems table; each with its parameters."""
+    `insert` puts their problems in the problems table (its messages built for those rows only); each with
+    its parameters."""
 
     any_fails: tuple[str, dict[str, Any]]
     insert: tuple[str, dict[str, Any]]
@@ -331,8 +332,8 @@ def checks_sql(where: dict[str, str], addressed: tuple[str, ...], values: str, p
                   "'status ''' || status || ''' but available is ' || available::VARCHAR || '; which one is right?'"))
     found = ", ".join(f"CASE WHEN {condition} THEN {{'seq': {seq}, 'c': {column}, 'v': {value}, 'nl': {nl}, "
                       f"'en': {en}}} END" for seq, (condition, column, value, nl, en) in enumerate(rules))
+    failing = f"loadable AND ({' OR '.join(f'({condition})' for condition, *_ in rules)})"
     insert = (f"INSERT INTO {problems} SELECT row, 2, f.seq, f.c, f.v, f.nl, f.en FROM (SELECT row, "
-              f"unnest(list_filter([{found}], lambda x: x IS NOT NULL)) AS f FROM {values} WHERE loadable)")
-    any_fails = (f"SELECT count(*) FROM {values} WHERE loadable AND "
-                 f"({' OR '.join(f'({condition})' for condition, *_ in rules)})")
+              f"unnest(list_filter([{found}], lambda x: x IS NOT NULL)) AS f FROM {values} WHERE {failing})")
+    any_fails = f"SELECT count(*) FROM {values} WHERE {failing}"
     return Checks((any_fails, p.of(any_fails)), (insert, p.values))
