@@ -141,14 +141,14 @@ SELECT row, service_id, valid_at, unit, maximum, available, status, waiting_coun
        wait_days_treatment
 FROM {records}"""
 DROP_ROWS = "DELETE FROM {table} WHERE row IN (SELECT unnest(?::INTEGER[]))"
-COUNT_OBSERVATIONS = "SELECT count(*) FROM batch_observations"
+COUNT_OBSERVATIONS = "SELECT count(*), count(DISTINCT service_id) FROM batch_observations"
 STAGE_SERVICES = """
 CREATE OR REPLACE TEMP TABLE batch_services AS   -- a file has one row per service and moment (ingest/row_checks.py)
 SELECT service_id, provider_id, provider_name, service_name, care_type, framework, age_min, age_max, whole_family,
        {languages} AS languages, {violence_profiles} AS violence_profiles, {target_groups} AS target_groups,
        {service_area} AS service_area, phone, email, website, referral_route, valid_at, row
-FROM {records}
-WHERE row IN (SELECT arg_max(row, valid_at) FROM {records} GROUP BY service_id)"""
+FROM {records}"""
+NEWEST_OF_EACH_SERVICE = "\nWHERE row IN (SELECT arg_max(row, valid_at) FROM {records} GROUP BY service_id)"
 STAGE_PROVIDERS = """
 CREATE OR REPLACE TEMP TABLE batch_providers AS
 SELECT provider_id, arg_max(provider_name, (valid_at, row)) AS provider_name, max(valid_at) AS valid_at
@@ -245,14 +245,15 @@ def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
         skip = refused + unchanged_rows
         if skip:
             run(con, DROP_ROWS.format(table=table), [skip])   # the view batch_observations shows it at once
-        if not scalar(con, COUNT_OBSERVATIONS):
+        count, services = rows(con, COUNT_OBSERVATIONS)[0]
+        if not count:
             return LoadResult(0, len(unchanged_rows), rejected)
         if corrections:
             run(con, STAGE_CORRECTIONS, [corrections])
             run(con, SUPERSEDE_OBSERVATIONS, [now, run_id, source_id])
             run(con, DELETE_SUPERSEDED, [source_id])
         if not figures_only:
-            _upsert_services(con, source_id, records, new)
+            _upsert_services(con, source_id, records, new, several=count > services)
         loaded = scalar(con, INSERT_OBSERVATIONS, [source_id, run_id, now])
         run(con, KEEP_FIRST_VALID_AT)
     finally:
@@ -260,10 +261,13 @@ def load_checked(con: duckdb.DuckDBPyConnection, source_id: str, run_id: int, re
     return LoadResult(int(loaded), len(unchanged_rows), rejected, len(corrections))
 
 
-def _upsert_services(con: duckdb.DuckDBPyConnection, source_id: str, records: str, new: bool) -> None:
-    """Providers, services, their target groups and areas from the staged batch (newest description wins);
-    `new`: no service of the batch is stored yet, so each is inserted (an upsert takes ~7 ms more to plan)."""
-    for statement in (STAGE_SERVICES, STAGE_PROVIDERS, STAGE_AREAS):
+def _upsert_services(con: duckdb.DuckDBPyConnection, source_id: str, records: str, new: bool, several: bool
+                     ) -> None:
+    """Providers, services, their target groups and areas from the staged batch (newest description wins,
+    sought only when a service has `several` rows); `new`: no service of the batch is stored yet, so each
+    is inserted (an upsert takes ~7 ms more to plan)."""
+    services = STAGE_SERVICES + (NEWEST_OF_EACH_SERVICE if several else "")
+    for statement in (services, STAGE_PROVIDERS, STAGE_AREAS):
         run(con, statement.format(records=records, **LISTS_DECODED))
     run(con, "CREATE OR REPLACE TEMP TABLE changed_services AS " + (ALL_SERVICES if new else CHANGED_SERVICES))
     run(con, UPSERT_PROVIDERS, [source_id])

@@ -310,23 +310,25 @@ def test_a_service_of_another_source_is_not_overwritten(data_paths: DataPaths, t
 def test_a_file_with_known_and_new_services_updates_the_one_and_adds_the_other(data_paths: DataPaths,
                                                                              tmp_path: Path) -> None:
     """The load inserts a batch of new services only; one known service among them makes it update that
-    service's name, groups and areas, and add the new one with its own."""
+    service's name, groups and areas, and add the new one with its own. Of a service's rows the newest
+    describes it, wherever it stands in the file."""
     config = write_config(tmp_path)
     drop(data_paths, "a.csv", csv_bytes("S20,Oud,P,shelter,child,GM0014,2026-11-24,place,5,1"))
     run_source(data_paths, config)
     drop(data_paths, "b.csv", csv_bytes("S20,Nieuw,P,shelter,adult_victim,GM0034,2026-11-25,place,5,2",
-                                        "S22,Erbij,P,shelter,child,GM0363,2026-11-25,place,3,3"))
+                                        "S22,Erbij,P,shelter,child,GM0363,2026-11-25,place,3,3",
+                                        "S22,Eerder,P,shelter,adult_victim,GM0014,2026-11-24,place,3,1"))
     outcome = run_source(data_paths, config)
-    assert outcome.rejected() == [] and outcome.summary.loaded == 2
+    assert outcome.rejected() == [] and outcome.summary.loaded == 3
     assert outcome.query("SELECT service_id, name, first_valid_at FROM service ORDER BY 1") == [
         ("S20", "Nieuw", datetime(2026, 11, 23, 23, tzinfo=UTC)),   # midnight Dutch time, the first report
-        ("S22", "Erbij", datetime(2026, 11, 24, 23, tzinfo=UTC))]
+        ("S22", "Erbij", datetime(2026, 11, 23, 23, tzinfo=UTC))]
     assert outcome.query("SELECT service_id, target_group FROM service_target_group ORDER BY 1") == [
         ("S20", "adult_victim"), ("S22", "child")]
     assert outcome.query("SELECT service_id, area_code FROM service_area ORDER BY 1") == [
         ("S20", "GM0034"), ("S22", "GM0363")]
     assert outcome.query("SELECT service_id, count(*) FROM capacity_observation GROUP BY 1 ORDER BY 1") == [
-        ("S20", 2), ("S22", 1)]
+        ("S20", 2), ("S22", 2)]
 
 
 def test_a_source_configured_anew_is_registered_anew(data_paths: DataPaths, tmp_path: Path) -> None:
