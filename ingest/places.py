@@ -36,9 +36,10 @@ import csv
 import difflib
 import re
 import unicodedata
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from queries.settings import REFERENCE_DIR
 
@@ -60,21 +61,34 @@ def normalise(text: str) -> str:
     return _NOT_NAME_CHARACTERS.sub("", unaccented.casefold())
 
 
-class PlaceIndex:
-    """Normalised municipality names, aliases and woonplaatsen -> GM codes; see the module docstring."""
+@dataclass(frozen=True)
+class _NameTables:
+    """Normalised name -> GM codes, per kind; and normalised name -> its first spelling (for suggestions)."""
 
-    def __init__(self, municipalities: dict[str, str], aliases: Iterable[tuple[str, str]],
-                 places: Iterable[tuple[str, str]]) -> None:
-        """`aliases` and `places` are (name, GM code) pairs; pairs with an unknown code are left out."""
+    names: dict[str, tuple[str, ...]]
+    aliases: dict[str, tuple[str, ...]]
+    places: dict[str, tuple[str, ...]]
+    shown: dict[str, str]
+
+
+class PlaceIndex:
+    """Normalised municipality names, aliases and woonplaatsen -> GM codes; see the module docstring. The name
+    tables are built on the first name that is no GM code (a file of GM codes never needs them)."""
+
+    def __init__(self, municipalities: dict[str, str], aliases: Callable[[], Iterable[tuple[str, str]]],
+                 places: Callable[[], Iterable[tuple[str, str]]]) -> None:
+        """`aliases` and `places` give (name, GM code) pairs; pairs with an unknown code are left out."""
         self._municipalities = dict(municipalities)
+        self._aliases_of, self._places_of = aliases, places
+
+    @cached_property
+    def _tables(self) -> _NameTables:
         official = [(name, code) for code, name in self._municipalities.items()]
         short = [(_without_province(name), code) for name, code in official if _without_province(name) != name]
-        known_aliases = [(alias, code) for alias, code in aliases if code in self._municipalities]
-        known_places = [(place, code) for place, code in places if code in self._municipalities]
-        self._names = {**_codes_by_name(short), **_codes_by_name(official)}
-        self._aliases = _codes_by_name(known_aliases)
-        self._places = _codes_by_name(known_places)
-        self._shown = _first_spelling(official + known_aliases + known_places)
+        known_aliases = [(alias, code) for alias, code in self._aliases_of() if code in self._municipalities]
+        known_places = [(place, code) for place, code in self._places_of() if code in self._municipalities]
+        return _NameTables({**_codes_by_name(short), **_codes_by_name(official)}, _codes_by_name(known_aliases),
+                           _codes_by_name(known_places), _first_spelling(official + known_aliases + known_places))
 
     def municipality(self, text: str) -> str:
         """The GM code for a GM code, municipality name, alias or woonplaats; ValueProblem otherwise."""
@@ -82,7 +96,8 @@ class PlaceIndex:
         if code:
             return code
         key = normalise(text)
-        for table, is_place in ((self._names, False), (self._aliases, False), (self._places, True)):
+        tables = self._tables
+        for table, is_place in ((tables.names, False), (tables.aliases, False), (tables.places, True)):
             codes = table.get(key)
             if codes and len(codes) == 1:
                 return codes[0]
@@ -110,7 +125,7 @@ class PlaceIndex:
             f"'{written}' is the name of {count_en} municipalities ({named}); write the full name or the GM code")
 
     def _unknown(self, written: str, key: str) -> ValueProblem:
-        close = [self._shown[match] for match in difflib.get_close_matches(key, self._shown, n=SUGGESTIONS)]
+        close = [self._tables.shown[match] for match in difflib.get_close_matches(key, self._tables.shown, n=SUGGESTIONS)]
         nl = f"'{written}' is geen bekende gemeente of woonplaats"
         en = f"'{written}' is not a known municipality or place"
         if not close:
@@ -125,7 +140,7 @@ def place_index(municipalities: dict[str, str]) -> PlaceIndex:
 
 @lru_cache(maxsize=4)
 def _index_for(municipalities: tuple[tuple[str, str], ...]) -> PlaceIndex:
-    return PlaceIndex(dict(municipalities), shipped_aliases(), shipped_places())
+    return PlaceIndex(dict(municipalities), shipped_aliases, shipped_places)
 
 
 @lru_cache(maxsize=1)
