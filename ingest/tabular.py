@@ -159,6 +159,7 @@ def _plain_bytes(handle: io.BufferedReader) -> bool:
     """Whether the bytes from `handle` meet PlainCsv's terms (read in chunks: memory stays flat)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     tail, line_feeds, returns, pairs = b"", 0, 0, 0
+    bare_line_feed = False   # before the first carriage return (line feeds are counted only after it)
     while chunk := handle.read(_PLAIN_CHUNK):
         if any(mark in chunk for mark in _NOT_PLAIN):
             return False
@@ -167,16 +168,18 @@ def _plain_bytes(handle: io.BufferedReader) -> bool:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 return False
-        line_feeds += chunk.count(b"\n")
         if returns or b"\r" in chunk:
+            line_feeds += chunk.count(b"\n")
             returns += chunk.count(b"\r")
             pairs += chunk.count(b"\r\n") + (tail == b"\r" and chunk.startswith(b"\n"))
+        else:
+            bare_line_feed = bare_line_feed or b"\n" in chunk
         tail = chunk[-1:]
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
-    return returns == 0 or returns == pairs == line_feeds
+    return returns == 0 or (not bare_line_feed and returns == pairs == line_feeds)
 
 
 def width_problem_of(row: int, cells: list[str], width: int) -> RowError | None:

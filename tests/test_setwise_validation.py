@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from ingest import tabular
 from ingest.records import StructuralError
 from ingest.rules import rules_of
 from ingest.staging import MAX_LINE_BYTES, cell_of, stage, staged_text
@@ -170,6 +171,7 @@ NOT_PLAIN = {
     "quoted": b'a;b\n"1";2\n',
     "windows-1252": "a;b\nZoë;2\n".encode("cp1252"),
     "mixed line ends": b"a;b\r\n1;2\n3;4\r\n",
+    "line feeds, then carriage returns with them": b"a;b\n1;2\n3;4\r\n",
     "old mac line ends": b"a;b\r1;2\r",
     "utf-16": "a;b\n1;2\n".encode("utf-16"),
     "blank first line": b"\na;b\n1;2\n",
@@ -181,6 +183,20 @@ def test_files_duckdb_would_read_otherwise_are_read_in_python(tmp_path: Path, co
     path = tmp_path / "f.csv"
     path.write_bytes(content)
     assert not isinstance(read_tabular(path), PlainCsvExtract)
+
+
+@pytest.mark.parametrize("content, plain", [
+    (b"a;b\n1;2\n3;4\r\n5;6\r\n", False), (b"a;b\r\n1;2\r\n3;4\n5;6\r\n", False), (b"a;b\r\n1;2\r\n3;4\r\n", True),
+    (b"a;b\n1;2\n3;4\n5;6\n", True)], ids=["lf then crlf", "crlf, one lf", "crlf", "lf"])
+@pytest.mark.parametrize("chunk", [1, 3, 5, 16])
+def test_line_ends_are_judged_the_same_across_the_pieces_a_file_is_read_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, plain: bool, chunk: int) -> None:
+    """A file is checked in pieces of `_PLAIN_CHUNK` bytes (16 MiB); here a few bytes, so that a piece
+    boundary falls between the line ends of every kind."""
+    monkeypatch.setattr(tabular, "_PLAIN_CHUNK", chunk)
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    assert isinstance(read_tabular(path), PlainCsvExtract) == plain
 
 
 @pytest.mark.parametrize("cell", ["tekst", "\x01begint met de markering", "Opvang \ud800", 12, 12.5, 1e400, True, False,
