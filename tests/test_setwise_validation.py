@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ingest import tabular
-from ingest.records import StructuralError
+from ingest.records import Extract, RawRow, StructuralError
 from ingest.rules import rules_of
-from ingest.staging import MAX_LINE_BYTES, cell_of, stage, staged_text
+from ingest.staging import BOUND_ROWS, MAX_LINE_BYTES, cell_of, stage, staged_text
 from ingest.tabular import PlainCsvExtract, read_csv_bytes, read_tabular
 from ingest.validate import read_reference, validate
 from queries.db import rows
@@ -197,6 +197,22 @@ def test_line_ends_are_judged_the_same_across_the_pieces_a_file_is_read_in(
     path = tmp_path / "f.csv"
     path.write_bytes(content)
     assert isinstance(read_tabular(path), PlainCsvExtract) == plain
+
+
+@pytest.mark.parametrize("count", [1, BOUND_ROWS, BOUND_ROWS + 1, 3 * BOUND_ROWS])
+def test_rows_read_in_python_are_staged_alike_however_many(count: int) -> None:
+    """A few rows are staged as bound values, more through a data frame: the same cells either way."""
+    kinds = ["tekst", "\x01begint met de markering", "Opvang \ud800", 12, 12.5, True, None,
+             datetime(2026, 3, 29, 2, 30), ""]
+    extract = Extract("f.json", ["a", "b"], [
+        RawRow(2 * n + 1, {"a": kinds[n % len(kinds)], "b": kinds[-n % len(kinds)]}) for n in range(count)])
+    con = duckdb.connect()
+    staged = stage(con, extract, ["a", "b", "missing"])
+    found = rows(con, f"SELECT row, c1, c2, c3 FROM {staged.table} ORDER BY row")
+    assert [(row, cell_of(a), cell_of(b), c) for row, a, b, c in found] == [
+        (raw.row, "" if raw.values["a"] is None else raw.values["a"],
+         "" if raw.values["b"] is None else raw.values["b"], "") for raw in extract.rows]
+    assert staged.rows == count
 
 
 @pytest.mark.parametrize("cell", ["tekst", "\x01begint met de markering", "Opvang \ud800", 12, 12.5, 1e400, True, False,
