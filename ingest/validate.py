@@ -442,7 +442,7 @@ def scan_plain_file(con: duckdb.DuckDBPyConnection, extract: Extract, rules: Sou
         return
     try:
         sources, _ = resolve_fields(extract, rules, require=False)
-    except StructuralError:   # two columns mean one field: none is screened (as in `bsn_columns`)
+    except StructuralError:   # as in `bsn_columns`: no column is screened
         sources = {}
     staged = stage(con, extract, [column for column in extract.header if not is_address(column)])
     try:
