@@ -47,7 +47,7 @@ from .signals import SUBMISSION_KIND, CheckedSignal, check_signal, load_signal
 from .sources import STORED_KINDS, Batch, FeedMemory, kind_of
 from .sources.files import file_batch
 from .validate import (Checked, Reference, Validated, bsn_columns, check_rows, read_reference,
-                       reference_version)
+                       reference_version, scan_plain_file)
 
 log = logging.getLogger("capacity.ingest")
 
@@ -332,11 +332,13 @@ class SourceRunner:
         except StructuralError:
             return None
 
-    @staticmethod
-    def _copy_of(source: SourceConfig, extract: Extract | None) -> ScrubbedCopy | None:
-        """The scrubbed copy to keep of a provider file that was not validated to the end."""
+    def _copy_of(self, source: SourceConfig, extract: Extract | None) -> ScrubbedCopy | None:
+        """The scrubbed copy to keep of a provider file that was not validated to the end (a plain CSV file's
+        cells looked through set-wise, in the warehouse's connection)."""
         if extract is None or source.kind != "file":
             return None
+        with self.warehouse.lock:
+            scan_plain_file(self.warehouse.con, extract, source.rules)
         return scrubbed_copy(extract, address_columns(extract.header), bsn_columns(extract, source.rules))
 
     def _validate(self, source: SourceConfig, extract: Extract, now: datetime) -> Checked | Validated | CheckedSignal:

@@ -434,6 +434,23 @@ def _template_in(template: str, present: tuple[str, ...], configured: tuple[str,
     return template
 
 
+def scan_plain_file(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRules) -> None:
+    """For a plain CSV file that validation did not look through (refused, or put away again without being
+    validated): its `scanned`, found as `_scan_plain` finds it, its cells staged in `con` (the caller holds
+    its lock) and never read in Python; nothing for other extracts."""
+    if not isinstance(extract, PlainCsvExtract) or extract.scanned is not None:
+        return
+    try:
+        sources, _ = resolve_fields(extract, rules, require=False)
+    except StructuralError:   # as in `bsn_columns`: no column is screened
+        sources = {}
+    staged = stage(con, extract, [column for column in extract.header if not is_address(column)])
+    try:
+        _scan_plain(con, extract, staged, sources)
+    finally:
+        run(con, f"DROP TABLE IF EXISTS {staged.table}")
+
+
 def bsn_columns(extract: Extract, rules: SourceRules) -> list[str]:
     """The screened free-text columns (fields.SCREENED_FIELDS, as this source maps them) in which some row
     holds a BSN-like number; for files that were not validated to the end."""

@@ -9,21 +9,30 @@ import hashlib
 import io
 import json
 import shutil
+import sys
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 
 import duckdb
 import pytest
 from openpyxl import Workbook
 
+from ingest import crashpoints
 from ingest.config import ConfigError, load_sources
-from ingest.privacy import elfproef, is_personal
+from ingest.privacy import address_columns, address_text_columns, elfproef, is_personal, scrubbed_copy
+from ingest.rules import rules_of
+from ingest.tabular import PlainCsvExtract, TextScan, read_csv_bytes, read_tabular
+from ingest.validate import bsn_columns, scan_plain_file
 from ingest_support import Outcome, drop, files_under, ingest_bytes, leaks, run_source, write_config
 from queries.db import rows
 from queries.paths import DataPaths
 from test_hsds import PAGES, PagedServer
 from test_ingest_feed import Feeds, feeds, ok, server  # noqa: F401 - the feed fixtures
+from test_ingest_files import Killed, kill
 
 HEADER = "service_id,service_name,provider_name,care_type,target_groups,service_area,valid_at,unit,maximum,available"
 LINE = "S1,Opvang Noord,Stichting Fictief,shelter,child,GM0014,2026-01-15T10:00,place,5,1"
@@ -273,6 +282,123 @@ def test_an_unreadable_file_with_address_columns_is_deleted(data_paths: DataPath
     assert [p.name[17:] for p in files_under(data_paths.quarantine)] == ["kapot.csv.fout.txt"]
     assert "could not be kept without them either; it was deleted" in report_of(data_paths)
     assert leaks(data_paths, (STREET,)) == []
+
+
+# ---------------------------------------------------------------- a plain CSV file put away unvalidated: read set-wise
+
+@contextmanager
+def rows_read_in_python() -> Iterator[list[tuple[str, str]]]:
+    """(file name, function) for each time a function asks a plain CSV file's extract for its rows (or errors)
+    meanwhile: each call of `PlainCsvExtract._read_whole`, seen by a profile hook on this thread (the runner
+    puts files away on it), and the function that used the property calling it."""
+    code, read = PlainCsvExtract._read_whole.__code__, []
+
+    def watch(frame: FrameType, event: str, _: object) -> None:
+        if event == "call" and frame.f_code is code:
+            read.append((frame.f_locals["self"].file_name, frame.f_back.f_back.f_code.co_name))
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        yield read
+    finally:
+        sys.setprofile(previous)
+
+
+SHELTER = "S1,Opvang Noord,Stichting Fictief,shelter,child,GM0014,2026-01-15T10:00,place,5,1"
+
+
+def test_a_plain_file_is_looked_through_set_wise_as_row_by_row(tmp_path: Path) -> None:
+    """What the copy of a file not validated to the end masks, found in its staged cells, is what the rows read
+    in Python give (a BSN in a screened column, an address in any kept column; rows of the wrong width and
+    blank lines left out), and its rows are not read to find it."""
+    content = csv_bytes(f"{SHELTER},bel {BSN},ok,{STREET}", "", f"S2,Aan de {STREET},P,shelter,,,,,,,,,,te breed",
+                        f"S3,Opvang Zuid,P,shelter,child,GM0014,2026-01-15T10:00,place,5,1,,{POSTCODE},",
+                        "S4,Opvang West,P,shelter,child,GM0014,2026-01-15T10:00,place,5,1,123456789,,",
+                        header=f"{HEADER},referral_route,phone,adres")
+    path = tmp_path / "week.csv"
+    path.write_bytes(content)
+    plain, python = read_tabular(path), read_csv_bytes(content, path.name)
+    assert isinstance(plain, PlainCsvExtract)
+    rules, drop_ = rules_of({}), address_columns(plain.header)
+    con = duckdb.connect()
+    scan_plain_file(con, plain, rules)
+    assert plain.scanned == TextScan(["phone"], ["referral_route"]) and plain._whole is None
+    assert rows(con, "SELECT count(*) FROM duckdb_tables() WHERE temporary") == [(0,)]
+    for extract in (plain, python):
+        assert bsn_columns(extract, rules) == ["referral_route"] and address_text_columns(extract, drop_) == ["phone"]
+    assert plain._whole is None
+    assert list(scrubbed_copy(plain, drop_, ["referral_route"]).lines()) == \
+        list(scrubbed_copy(python, drop_, ["referral_route"]).lines())
+
+
+def test_a_plain_file_dropped_again_is_archived_masked_as_the_first_time(data_paths: DataPaths,
+                                                                          tmp_path: Path) -> None:
+    content = csv_bytes(SHELTER + ",", "S2,Opvang Zuid,Stichting Fictief,shelter,child,GM0014,2026-01-15T10:00,"
+                                       f"place,5,1,meld je bij {STREET}", header=f"{HEADER},referral_route")
+    config = write_config(tmp_path)
+    drop(data_paths, "week.csv", content)
+    first = run_source(data_paths, config)
+    assert (first.summary.status, first.summary.loaded) == ("partial", 1)
+    drop(data_paths, "week-opnieuw.csv", content)
+    with rows_read_in_python() as read:
+        again = run_source(data_paths, config)
+    assert again.summary.status == "unchanged"
+    assert read == [("week-opnieuw.csv", "lines")]   # only to write the scrubbed copy, row by row
+    copies = sorted(files_under(data_paths.archive), key=lambda path: path.name[17:])   # by name, not stamp
+    assert [p.name[17:] for p in copies] == ["week-opnieuw.csv.zonder-adres.csv", "week.csv.zonder-adres.csv"]
+    assert copies[0].read_bytes() == copies[1].read_bytes()
+    assert "meld je bij [adres weggelaten]" in copies[0].read_text(encoding="utf-8-sig")
+    assert leaks(data_paths, (STREET,)) == []
+
+
+def test_a_clean_plain_file_dropped_again_is_archived_as_sent(data_paths: DataPaths, tmp_path: Path) -> None:
+    content = csv_bytes(SHELTER + ",via Veilig Thuis", header=f"{HEADER},referral_route")
+    config = write_config(tmp_path)
+    drop(data_paths, "week.csv", content)
+    assert run_source(data_paths, config).summary.loaded == 1
+    drop(data_paths, "week-opnieuw.csv", content)
+    with rows_read_in_python() as read:
+        assert run_source(data_paths, config).summary.status == "unchanged"
+    assert read == []
+    copies = sorted(files_under(data_paths.archive), key=lambda path: path.name[17:])   # by name, not stamp
+    assert [p.name[17:] for p in copies] == ["week-opnieuw.csv", "week.csv"]
+    assert [p.read_bytes() for p in copies] == [content, content]
+
+
+def test_a_refused_plain_file_is_quarantined_with_its_bsns_masked(data_paths: DataPaths, tmp_path: Path) -> None:
+    header = HEADER.replace("care_type,", "") + ",referral_route"
+    content = csv_bytes(f"S1,Opvang Noord,P,child,GM0014,2026-01-15T10:00,place,5,1,bel {BSN}", header=header)
+    config = write_config(tmp_path)
+    drop(data_paths, "mist.csv", content)
+    with rows_read_in_python() as read:
+        outcome = run_source(data_paths, config)
+    assert "required column(s) missing: care_type" in outcome.last_run()[4]
+    assert read == [("mist.csv", "lines")]
+    report, copy = files_under(data_paths.quarantine)
+    assert (report.name[17:], copy.name[17:]) == ("mist.csv.fout.txt", "mist.csv.zonder-bsn.csv")
+    assert copy.read_text(encoding="utf-8-sig").splitlines()[1].endswith(";bel *********")
+    assert "Citizen service numbers in 'referral_route' were masked." in report_of(data_paths)
+    assert leaks(data_paths, (BSN,)) == []
+
+
+def test_a_put_away_a_kill_interrupted_is_finished_masked_and_set_wise(data_paths: DataPaths, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    content = csv_bytes(SHELTER + f",bel {BSN}", header=f"{HEADER},referral_route")
+    config = write_config(tmp_path)
+    drop(data_paths, "week.csv", content)
+    monkeypatch.setenv(crashpoints.ENVIRONMENT_VARIABLE, "committed")
+    monkeypatch.setattr(crashpoints.os, "kill", kill)
+    with pytest.raises(Killed):
+        run_source(data_paths, config)
+    monkeypatch.delenv(crashpoints.ENVIRONMENT_VARIABLE)
+    with rows_read_in_python() as read:
+        again = run_source(data_paths, config)
+    assert read == [("week.csv", "lines")] and again.query("SELECT count(*) FROM pending_put_away") == [(0,)]
+    (copy,) = files_under(data_paths.archive)
+    assert copy.name[17:] == "week.csv.zonder-bsn.csv"
+    assert copy.read_text(encoding="utf-8-sig").splitlines()[1].endswith(";bel *********")
+    assert leaks(data_paths, (BSN,)) == []
 
 
 # ---------------------------------------------------------------- HSDS: packages are read in place, never kept
