@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from queries.shortfall import Shortfall
+from queries.shortfall import Figures, Shortfall
 
 from .i18n import STATUS_COLOURS, STATUS_ICONS, t
 
@@ -87,12 +87,12 @@ TREND_WAITS = (("median_wait_intake_days", "wait_intake", "#7b3294", "dot"),
                ("median_wait_treatment_days", "wait_treatment", "#b35806", "dash"))
 
 
-def trend_counts_figure(series: Sequence[Shortfall], lang: str) -> Figure:
+def trend_counts_figure(series: Sequence[Figures], lang: str) -> Figure:
     """Weekly people waiting and free places of one cell (counts, on their own axis)."""
     return _trend(series, TREND_COUNTS, t("count_axis", lang), lang)
 
 
-def trend_waits_figure(series: Sequence[Shortfall], lang: str) -> Figure:
+def trend_waits_figure(series: Sequence[Figures], lang: str) -> Figure:
     """Weekly median intake and treatment waits of one cell, in days, with their norms as dotted lines named in
     the legend (a label inside the plot sat on the data line)."""
     figure = _trend(series, TREND_WAITS, t("days_axis", lang), lang)
@@ -108,7 +108,7 @@ def trend_waits_figure(series: Sequence[Shortfall], lang: str) -> Figure:
     return figure
 
 
-def _trend(series: Sequence[Shortfall], lines: tuple, axis_title: str, lang: str) -> Figure:
+def _trend(series: Sequence[Figures], lines: tuple, axis_title: str, lang: str) -> Figure:
     when = [c.at.isoformat() for c in series]
     data = [{"type": "scatter", "x": when, "y": [getattr(c, field) for c in series], "name": t(key, lang),
              "mode": "lines+markers", "line": {"dash": style, "color": colour}, "connectgaps": False}

@@ -14,7 +14,7 @@ import pytest
 from queries.connection import PublishedReader
 from queries.db import rows
 from queries.moments import AMSTERDAM, as_of, month_ends, week_ends
-from queries.shortfall import Shortfall, copy_facts, figures_at, shortfall, trends
+from queries.shortfall import Figures, Shortfall, copy_facts, figures_at, shortfall, trends
 from queries.suppression import public_view
 
 
@@ -282,9 +282,36 @@ def test_a_stored_trend_worked_out_by_hand(reader: PublishedReader) -> None:
     30 June (inside the copy's window) too."""
     with reader.cursor() as cur:
         series = trends(cur, "testregio", "B", "trauma_care", "child", as_of("2026-06-30"), weeks=4)
+        cells = figures_at(cur, "testregio", [c.at for c in series], "trauma_care", "child", only_region="B")
     assert [day for day in (c.at.astimezone(AMSTERDAM).day for c in series)] == [14, 21, 28, 30]
-    assert [(c.services, c.services_fresh, c.waiting, c.status) for c in series] == \
-        [(1, 0, None, "grey"), (1, 1, 12, "red"), (1, 1, 12, "red"), (1, 1, 12, "red")]
+    assert [(c.services, c.services_fresh, c.waiting) for c in series] == [(1, 0, None), (1, 1, 12), (1, 1, 12),
+                                                                          (1, 1, 12)]
+    assert [c.status for c in cells] == ["grey", "red", "red", "red"]   # a trend has no status: its cells have
+    assert [Figures(*dataclasses.astuple(c)[:len(Figures._fields)]) for c in cells] == series
+
+
+class ColumnsOf:
+    """A cursor that keeps the column names of every statement it runs."""
+
+    def __init__(self, cur) -> None:  # noqa: ANN001
+        self.cur, self.columns = cur, []
+
+    def execute(self, sql: str, params: object = None):  # noqa: ANN201
+        result = self.cur.execute(sql, params)
+        self.columns.append(tuple(d[0] for d in result.description))
+        return result
+
+
+def test_the_queries_give_the_figures_fields_in_order(reader: PublishedReader) -> None:
+    """Cells are built from the rows of shortfall.sql and shortfall_stored.sql by position: both must give
+    Figures' fields in order (moment and level as at_ts and level), and Shortfall's fields start with them."""
+    expected = ("at_ts", "level", *Figures._fields[2:])
+    with reader.cursor() as cur:
+        copy = copy_facts(cur)
+        recorder = ColumnsOf(cur)
+        figures_at(recorder, "testregio", [as_of("2026-06-30"), as_of("2026-05-01T10:00")], copy=copy)
+    assert len(recorder.columns) == 2 and all(columns == expected for columns in recorder.columns)
+    assert tuple(f.name for f in dataclasses.fields(Shortfall))[:len(Figures._fields)] == Figures._fields
 
 
 @pytest.mark.parametrize(("end", "stored_weeks"), [("2026-06-30", 52), ("2026-06-24", 51), ("2026-06-30T10:00", 52),

@@ -20,7 +20,7 @@ from queries.moments import month_ends
 from queries.projection import project_linear
 from queries.publish import Publication
 from queries.reference import care_labels, region_levels, reported_combinations
-from queries.shortfall import Shortfall, figures_at, shortfall
+from queries.shortfall import Figures, Shortfall, series_at, shortfall
 
 dash.register_page(__name__, path="/inkoop", name="Inkoop", role="professional",
                    title="Inkoop — capaciteit en wachtlijsten")
@@ -57,8 +57,8 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: date
     region = query.get("region") if query.get("region") in {c.region_code for c in cells} else None
     trend_level, trend_region = (level, region) if region else NATIONAL
     monthly = remembered(publication, ("monthly", trend_level, trend_region, moment, care_type, target_group),
-                         lambda: figures_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type,
-                                            target_group, only_region=trend_region, copy=copy))
+                         lambda: series_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type,
+                                           target_group, only_region=trend_region, copy=copy))
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
     controls = element("Div", [
         labelled_dropdown("purchasing-level", t("level", lang),
@@ -112,7 +112,7 @@ def _table(cells: list[Shortfall], level: str, lang: str) -> Element:
     return element("Section", table("purchasing-table", header, rows), className="card")
 
 
-def _trend(monthly: list[Shortfall], region_name: str | None, lang: str) -> Element:
+def _trend(monthly: list[Figures], region_name: str | None, lang: str) -> Element:
     history = [(c.at, c.waiting) for c in monthly]
     projection = project_linear(history, PROJECTION_DAYS)
     title = f"{t('waiting_12m', lang)} — {region_name or t('whole_country', lang)}"

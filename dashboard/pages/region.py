@@ -19,7 +19,7 @@ from queries.errors import NoPublishedData
 from queries.providers import ProviderMatch, SearchFilters, search_providers
 from queries.publish import Publication
 from queries.reference import care_labels, region_levels_of, reported_combinations
-from queries.shortfall import Gap, Shortfall, coverage_gaps, shortfall, trends
+from queries.shortfall import Figures, Gap, Shortfall, coverage_gaps, shortfall, trends
 from queries.signals import REASONS, DemandSignals, demand_signals
 
 dash.register_page(__name__, path_template="/regio/<region_code>", name="Regio", role="professional",
@@ -115,7 +115,7 @@ def _matrix(cells: list[Shortfall], combos: list[tuple[str, str]], name, region_
                    className="card")
 
 
-def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, name, lang: str) -> Element:
+def _trend(series: list[Figures], combos, care_type: str, target_group: str, name, lang: str) -> Element:
     options = [{"label": f"{name('care_type', c)} — {name('target_group', g)}", "value": f"{c}:{g}"}
                for c, g in combos]
     counts = any(c.waiting is not None or c.available is not None for c in series)
