@@ -5,10 +5,10 @@ from datetime import datetime
 
 import dash
 import duckdb
-from dash import Input, Output, State, callback, dcc
+from dash import Input, Output, State, callback
 
-from dashboard.components import (Element, chart_table, day_text, element, empty_state, figure_number, frame,
-                                  href, labelled_dropdown, status_badge, table)
+from dashboard.components import (Element, chart_table, core, day_text, element, empty_state, figure_number,
+                                  frame, href, labelled_dropdown, status_badge, table)
 from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
@@ -75,7 +75,8 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: date
     ], className="controls", role="search")
     download = {"level": level, "care_type": care_type, "target_group": target_group, "at": query.get("at")}
     rendered = {"level": level, "care_type": care_type, "target_group": target_group, "region": region or ""}
-    return [element("H1", t("purchasing_title", lang)), controls, dcc.Store(id="purchasing-rendered", data=rendered),
+    return [element("H1", t("purchasing_title", lang)), controls,
+            core("Store", id="purchasing-rendered", data=rendered),
             element("P", [element("A", t("download_csv", lang),
                                   href=href("/api/v1/shortfall", lang, **download, format="csv"),
                                   id="download-csv", className="button-link", download="inkoop.csv"), " ",
@@ -126,8 +127,8 @@ def _trend(monthly: list[Figures], region_name: str | None, lang: str) -> Elemen
         explanation.append(element("P", t("projection_slope", lang).format(n=per_month), id="projection-slope"))
     return element("Section", [
         element("H2", title),
-        dcc.Graph(id="purchasing-trend", config={"displayModeBar": False},
-                  figure=projection_figure(history, projection.points if projection else [], lang)),
+        core("Graph", id="purchasing-trend", config={"displayModeBar": False},
+             figure=projection_figure(history, projection.points if projection else [], lang)),
         *explanation,
         chart_table("purchasing-trend-table", [t("month_ending", lang), t("waiting", lang), t("projection", lang)],
                     [[day_text(moment), figure_number(value, lang, 1), ""] for moment, value in history]
