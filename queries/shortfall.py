@@ -57,9 +57,9 @@ class Figures(NamedTuple):
 UNMET_NOW, NORM_GAP = Figures._fields.index("unmet_now"), Figures._fields.index("norm_gap")
 
 
-@dataclass(frozen=True)
-class Shortfall:
-    """One cell: region x care type x target group at a moment. None means unknown (not zero)."""
+class Shortfall(NamedTuple):
+    """One cell: region x care type x target group at a moment. None means unknown (not zero). A named tuple:
+    made by position in a fifth of a frozen dataclass's time (a page makes up to a few hundred)."""
 
     at: datetime
     region_level: str

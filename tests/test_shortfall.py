@@ -5,7 +5,6 @@ Freshness windows: shelter 2 days, trauma care and perpetrator programmes 35 day
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from datetime import datetime, timedelta, timezone
 
@@ -183,7 +182,7 @@ def test_the_copy_table_gives_what_the_full_computation_gives(reader: PublishedR
             computed = figures_at(cur, level, [at], precomputed=False, **filters)
             assert len(precomputed) == len(computed) > 0
             for fast, full in zip(precomputed, computed):
-                for name, value in dataclasses.asdict(full).items():
+                for name, value in full._asdict().items():
                     expected = pytest.approx(value) if isinstance(value, float) else value
                     assert getattr(fast, name) == expected, (at, level, filters, name)
         after = {(c.region_code, c.care_type, c.target_group): c
@@ -203,7 +202,7 @@ def test_many_moments_at_once_give_what_each_moment_alone_gives(reader: Publishe
                      for cell in figures_at(cur, level, [at], only_region=only_region, precomputed=False)]
             assert len(together) == len(alone) > 0
             for joint, single in zip(together, alone):
-                for name, value in dataclasses.asdict(single).items():
+                for name, value in single._asdict().items():
                     expected = pytest.approx(value) if isinstance(value, float) else value
                     assert getattr(joint, name) == expected, (level, only_region, single.at, name)
 
@@ -222,7 +221,7 @@ def test_trend_moments_from_the_copy_table_equal_the_scan(reader: PublishedReade
                 scanned = figures_at(cur, level, moments, only_region=only_region, precomputed=False)
                 assert len(from_copy) == len(scanned) > 0
                 for copied, scan in zip(from_copy, scanned):
-                    for name, value in dataclasses.asdict(scan).items():
+                    for name, value in scan._asdict().items():
                         expected = pytest.approx(value) if isinstance(value, float) else value
                         assert getattr(copied, name) == expected, (level, scan.at, name)
 
@@ -235,7 +234,7 @@ def assert_identical(found: list[Shortfall], expected: list[Shortfall], context:
     """The same cells in the same order, every field equal (floats to rounding)."""
     assert len(found) == len(expected) > 0, context
     for fast, full in zip(found, expected):
-        for name, value in dataclasses.asdict(full).items():
+        for name, value in full._asdict().items():
             wanted = pytest.approx(value) if isinstance(value, float) else value
             assert getattr(fast, name) == wanted, (context, full.at, full.region_code, name)
 
@@ -273,7 +272,7 @@ def test_a_stored_week_end_worked_out_by_hand(reader: PublishedReader) -> None:
     assert close(b.per_10k, 10 / 18_000 * 10_000) and b.status == "red"
     assert close(b.national_median_per_10k, 4 / 19_500 * 10_000 / 2)
     assert alone.national_median_per_10k is None
-    assert dataclasses.replace(alone, national_median_per_10k=b.national_median_per_10k) == b
+    assert alone._replace(national_median_per_10k=b.national_median_per_10k) == b
 
 
 def test_a_stored_trend_worked_out_by_hand(reader: PublishedReader) -> None:
@@ -287,7 +286,7 @@ def test_a_stored_trend_worked_out_by_hand(reader: PublishedReader) -> None:
     assert [(c.services, c.services_fresh, c.waiting) for c in series] == [(1, 0, None), (1, 1, 12), (1, 1, 12),
                                                                           (1, 1, 12)]
     assert [c.status for c in cells] == ["grey", "red", "red", "red"]   # a trend has no status: its cells have
-    assert [Figures(*dataclasses.astuple(c)[:len(Figures._fields)]) for c in cells] == series
+    assert [Figures(*c[:len(Figures._fields)]) for c in cells] == series
 
 
 class ColumnsOf:
@@ -311,7 +310,7 @@ def test_the_queries_give_the_figures_fields_in_order(reader: PublishedReader) -
         recorder = ColumnsOf(cur)
         figures_at(recorder, "testregio", [as_of("2026-06-30"), as_of("2026-05-01T10:00")], copy=copy)
     assert len(recorder.columns) == 2 and all(columns == expected for columns in recorder.columns)
-    assert tuple(f.name for f in dataclasses.fields(Shortfall))[:len(Figures._fields)] == Figures._fields
+    assert Shortfall._fields[:len(Figures._fields)] == Figures._fields
 
 
 @pytest.mark.parametrize(("end", "stored_weeks"), [("2026-06-30", 52), ("2026-06-24", 51), ("2026-06-30T10:00", 52),
