@@ -8,7 +8,7 @@ import duckdb
 from dash import Input, Output, State, callback
 
 from dashboard.components import (Element, chart_table, core, day_text, element, empty_state, figure_number,
-                                  frame, href, labelled_dropdown, status_badge, table)
+                                  frame, href, labelled_dropdown, numeric_cells, status_badge, table)
 from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
@@ -111,13 +111,10 @@ def _table(cells: list[Shortfall], level: str, lang: str) -> Element:
     rows = [element("Tr", [
         element("Td", element("A", c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level))),
         element("Td", status_badge(c.status, lang)),
-        element("Td", figure_number(c.places, lang, 1), className="num"),
-        element("Td", figure_number(c.norm_places, lang, 1) if c.norm_places is not None else no_norm,
-                className="num"),
-        element("Td", figure_number(c.norm_gap, lang, 1), className="num"),
-        element("Td", figure_number(c.per_10k, lang, 2), className="num"),
-        element("Td", figure_number(c.national_median_per_10k, lang, 2), className="num"),
-        element("Td", figure_number(gap, lang, 1), className="num"),
+        *numeric_cells(figure_number(c.places, lang, 1),
+                       figure_number(c.norm_places, lang, 1) if c.norm_places is not None else no_norm,
+                       figure_number(c.norm_gap, lang, 1), figure_number(c.per_10k, lang, 2),
+                       figure_number(c.national_median_per_10k, lang, 2), figure_number(gap, lang, 1)),
     ], **{"data-region": c.region_code}) for c, gap in ranked]
     return element("Section", table("purchasing-table", header, rows), className="card")
 
