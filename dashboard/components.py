@@ -130,8 +130,10 @@ def _access_notice(lang: str) -> list[Element]:
                     role="note")]
 
 
+@functools.lru_cache(maxsize=None)
 def status_badge(status: str, lang: str) -> Element:
-    """Status as icon + word + colour (never colour alone)."""
+    """Status as icon + word + colour (never colour alone). Remembered, as a table has one a row: the same
+    element in every place, which is safe because no element is changed once built."""
     return element("Span", [element("Span", STATUS_ICONS[status], **{"aria-hidden": "true"}), " ", t(status, lang)],
                    className=f"status status-{status}", style={"borderColor": STATUS_COLOURS[status]})
 
