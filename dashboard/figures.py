@@ -4,9 +4,11 @@ Plain dicts rather than plotly.graph_objects: the browser's plotly.js validates 
 building graph objects (validation, deep copies of the map shapes per trace) cost more than the queries."""
 from __future__ import annotations
 
+import functools
+from datetime import datetime
 from typing import Any, Sequence
 
-from queries.shortfall import Shortfall
+from queries.shortfall import Figures, Shortfall
 
 from .i18n import STATUS_COLOURS, STATUS_ICONS, t
 
@@ -87,12 +89,12 @@ TREND_WAITS = (("median_wait_intake_days", "wait_intake", "#7b3294", "dot"),
                ("median_wait_treatment_days", "wait_treatment", "#b35806", "dash"))
 
 
-def trend_counts_figure(series: Sequence[Shortfall], lang: str) -> Figure:
+def trend_counts_figure(series: Sequence[Figures], lang: str) -> Figure:
     """Weekly people waiting and free places of one cell (counts, on their own axis)."""
     return _trend(series, TREND_COUNTS, t("count_axis", lang), lang)
 
 
-def trend_waits_figure(series: Sequence[Shortfall], lang: str) -> Figure:
+def trend_waits_figure(series: Sequence[Figures], lang: str) -> Figure:
     """Weekly median intake and treatment waits of one cell, in days, with their norms as dotted lines named in
     the legend (a label inside the plot sat on the data line)."""
     figure = _trend(series, TREND_WAITS, t("days_axis", lang), lang)
@@ -101,15 +103,22 @@ def trend_waits_figure(series: Sequence[Shortfall], lang: str) -> Figure:
     norms = [] if last is None else [(norm, key) for norm, key in ((last.wait_norm_intake_days, "wait_intake"),
                                                                     (last.wait_norm_treatment_days, "wait_treatment"))
                                      if norm is not None and key in shown]
-    when = [c.at.isoformat() for c in series]
-    figure["data"] += [{"type": "scatter", "x": [when[0], when[-1]], "y": [norm, norm], "mode": "lines",
+    figure["data"] += [{"type": "scatter", "x": [iso_text(series[0].at), iso_text(last.at)], "y": [norm, norm],
+                        "mode": "lines",
                         "name": t("norm_line", lang).format(what=t(key, lang).lower(), n=norm), "hoverinfo": "name",
                         "line": {"dash": "dot", "width": 1, "color": "#555"}} for norm, key in norms]
     return figure
 
 
-def _trend(series: Sequence[Shortfall], lines: tuple, axis_title: str, lang: str) -> Figure:
-    when = [c.at.isoformat() for c in series]
+@functools.lru_cache(maxsize=4096)
+def iso_text(moment: datetime) -> str:
+    """A moment as a chart's x value (remembered: the trends of one page moment show the same weeks, and an
+    aware moment's isoformat costs microseconds)."""
+    return moment.isoformat()
+
+
+def _trend(series: Sequence[Figures], lines: tuple, axis_title: str, lang: str) -> Figure:
+    when = [iso_text(c.at) for c in series]
     data = [{"type": "scatter", "x": when, "y": [getattr(c, field) for c in series], "name": t(key, lang),
              "mode": "lines+markers", "line": {"dash": style, "color": colour}, "connectgaps": False}
             for field, key, colour, style in lines if any(getattr(c, field) is not None for c in series)]

@@ -25,7 +25,7 @@ from queries.errors import CapacityError
 from queries.moments import AMSTERDAM
 from queries.reference import care_labels
 from queries.settings import HISTORY_ROLE
-from queries.shortfall import Shortfall, shortfall, trends
+from queries.shortfall import Figures, Shortfall, shortfall, trends
 from queries.status import exceeds, number
 from queries.suppression import SUPPRESSED, public_shortfall
 from queries.warehouse import Warehouse
@@ -56,7 +56,7 @@ class RegionDigest:
     name: str
     now: list[Shortfall]
     week_ago: list[Shortfall] | None      # None: not for this audience
-    trend: list[Shortfall] | None
+    trend: list[Figures] | None
     worst: Shortfall | None               # the worst combination with fresh figures now (its trend is charted)
 
 

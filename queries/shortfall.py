@@ -2,9 +2,9 @@
 weekly trends, and coverage gaps. Definitions in DESIGN.md and README.md."""
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import duckdb
 
@@ -25,9 +25,41 @@ REPORT_COLUMNS = ("region_level", "region_code", "region_name", "care_type", "ta
                   "wait_breaches", "status", "status_reasons")
 
 
-@dataclass(frozen=True)
-class Shortfall:
-    """One cell: region x care type x target group at a moment. None means unknown (not zero)."""
+class Figures(NamedTuple):
+    """One cell's figures at a moment, without status or reasons: what a trend shows. None means unknown (not
+    zero). The columns of shortfall.sql and shortfall_stored.sql, in their order; Shortfall's first fields."""
+
+    at: datetime
+    region_level: str
+    region_code: str
+    region_name: str
+    care_type: str
+    target_group: str
+    services: int
+    services_fresh: int
+    places: float | None
+    available: float | None
+    waiting: float | None
+    unmet_now: float | None
+    norm_places: float | None
+    norm_gap: float | None
+    per_10k: float | None
+    national_median_per_10k: float | None
+    median_wait_intake_days: float | None
+    median_wait_treatment_days: float | None
+    wait_breaches: int
+    wait_norm_intake_days: int | None
+    wait_norm_treatment_days: int | None
+    inhabitants: int
+    target_population: float
+
+
+UNMET_NOW, NORM_GAP = Figures._fields.index("unmet_now"), Figures._fields.index("norm_gap")
+
+
+class Shortfall(NamedTuple):
+    """One cell: region x care type x target group at a moment. None means unknown (not zero). A named tuple:
+    made by position in a fifth of a frozen dataclass's time (a page makes up to a few hundred)."""
 
     at: datetime
     region_level: str
@@ -106,6 +138,16 @@ def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime]
     (no national median then). Moments whose cells the copy stores (its last figure's window, its standard
     moments) are read from derived.shortfall, the others computed (`precomputed=False` computes all: the tests
     compare both). `copy`: the copy's facts when the caller has them."""
+    return [_assessed(point) for point in series_at(cur, level, times, care_type, target_group, framework, region,
+                                                    only_region, precomputed, copy)]
+
+
+def series_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime], care_type: str | None = None,
+              target_group: str | None = None, framework: str | None = None,
+              region: str | None = None, only_region: str | None = None,
+              precomputed: bool = True, copy: CopyFacts | None = None) -> list[Figures]:
+    """What figures_at gives without status and reasons (a trend shows neither: assessing and wording 52 weeks
+    in two languages cost as much as the rest of the region page's Python)."""
     copy = copy or copy_facts(cur)
     filters = {"level": level, "care_type": care_type, "target_group": target_group, "framework": framework,
                "region": region, "only_region": only_region}
@@ -113,20 +155,20 @@ def figures_at(cur: duckdb.DuckDBPyConnection, level: str, times: list[datetime]
     storable = precomputed and (framework is None or care_type == FRAMEWORK_CARE_TYPE)
     stored = {at: copy.stored_at(at, framework) for at in wanted} if storable else {}
     live = [at for at in wanted if stored.get(at) is None]
-    found = []
+    found: list[tuple] = []
     if len(live) < len(wanted):
-        by_moment: dict[datetime, list[dict]] = {}
-        for row in _dicts(cur.execute(sql_file("shortfall_stored"),
-                                      {**filters, "stored": sorted({m for m in stored.values() if m})})):
-            by_moment.setdefault(row["at_ts"], []).append(row)
-        found = [{**row, "at_ts": at} for at, moment in stored.items() if moment for row in by_moment.get(moment, [])]
+        by_moment: dict[datetime, list[tuple]] = {}
+        for row in rows(cur, sql_file("shortfall_stored"),
+                        {**filters, "stored": sorted({m for m in stored.values() if m})}):
+            by_moment.setdefault(row[0], []).append(row)
+        found = [(at, *row[1:]) for at, moment in stored.items() if moment for row in by_moment.get(moment, [])]
     if live:
-        found += _dicts(cur.execute(sql_file("shortfall"), {
+        found += rows(cur, sql_file("shortfall"), {
             **filters, "times": live, "max_window_days": copy.window_days,
             "window_start": elapsed_days_before(min(live), copy.window_days), "window_end": max(live),
             "from_copy": precomputed and _in_copy(live, copy.last_figure, copy.moments),
-            "last_figure": copy.last_figure}))
-    return _cells(sorted(found, key=lambda row: row["at_ts"]))
+            "last_figure": copy.last_figure})
+    return [_figures(row) for row in sorted(found, key=lambda row: row[0])]
 
 
 def _in_copy(times: list[datetime], last_figure: datetime | None, moments: frozenset[datetime]) -> bool:
@@ -134,28 +176,19 @@ def _in_copy(times: list[datetime], last_figure: datetime | None, moments: froze
     return all(last_figure is None or at >= last_figure or at in moments for at in times)
 
 
-def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Rows as dicts; the column names interned, so that Shortfall(**row) matches its keyword arguments by
-    identity (DuckDB's names are new strings: matching them by comparing text took a quarter of _cells)."""
-    names = [sys.intern(d[0]) for d in result.description]
-    return [dict(zip(names, values)) for values in result.fetchall()]
+def _figures(row: tuple) -> Figures:
+    """A row of shortfall.sql or shortfall_stored.sql; a shortfall that is zero but for floating-point noise is 0."""
+    values = list(row)
+    values[UNMET_NOW], values[NORM_GAP] = settled(values[UNMET_NOW]), settled(values[NORM_GAP])
+    return Figures._make(values)
 
 
-def _cells(found: list[dict]) -> list[Shortfall]:
-    """Shortfall cells from the rows of shortfall.sql or shortfall_stored.sql, with status and reasons."""
-    cells = []
-    for row in found:
-        row["unmet_now"], row["norm_gap"] = settled(row["unmet_now"]), settled(row["norm_gap"])
-        verdict = assess(row["services"], row["services_fresh"], row["unmet_now"], row["norm_places"],
-                         row["norm_gap"], row["median_wait_intake_days"], row["median_wait_treatment_days"],
-                         row["wait_breaches"], row["wait_norm_intake_days"], row["wait_norm_treatment_days"])
-        row["at"], row["region_level"] = row.pop("at_ts"), row.pop("level")
-        cells.append(Shortfall(status=verdict.status, reasons_nl=verdict.reasons_nl,
-                               reasons_en=verdict.reasons_en, **row))
-    return cells
-
-
-SHORTFALL_FIELDS = tuple(f.name for f in fields(Shortfall))
+def _assessed(point: Figures) -> Shortfall:
+    """The cell with its status and reasons (queries.status.assess)."""
+    verdict = assess(point.services, point.services_fresh, point.unmet_now, point.norm_places, point.norm_gap,
+                     point.median_wait_intake_days, point.median_wait_treatment_days, point.wait_breaches,
+                     point.wait_norm_intake_days, point.wait_norm_treatment_days)
+    return Shortfall(*point, verdict.status, verdict.reasons_nl, verdict.reasons_en)
 
 
 @dataclass(frozen=True)
@@ -176,9 +209,9 @@ FRAMEWORK_WORDS = {"voluntary": ("vrijwillig kader", "the voluntary framework"),
 
 
 def trends(cur: duckdb.DuckDBPyConnection, level: str, region: str, care_type: str, target_group: str,
-           end: datetime, weeks: int = 52, copy: CopyFacts | None = None) -> list[Shortfall]:
+           end: datetime, weeks: int = 52, copy: CopyFacts | None = None) -> list[Figures]:
     """Weekly figures for one cell, as of each week's end (the last point is `end` itself)."""
-    return figures_at(cur, level, week_ends(end, weeks), care_type, target_group, only_region=region, copy=copy)
+    return series_at(cur, level, week_ends(end, weeks), care_type, target_group, only_region=region, copy=copy)
 
 
 def coverage_gaps(cur: duckdb.DuckDBPyConnection, level: str, at: datetime, region: str | None = None,

@@ -52,7 +52,7 @@ is that service's wait: per-figure counts would have to come from the SQL); the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, get_args, get_type_hints
 
@@ -129,7 +129,7 @@ def public_view(cells: list[Shortfall], total: Shortfall | None) -> PublicView:
         elif cell.region_code in hidden:
             shown.append(_suppressed(cell, REASONS_SECONDARY))
         elif hidden:
-            shown.append(replace(cell, national_median_per_10k=None))
+            shown.append(cell._replace(national_median_per_10k=None))
         else:
             shown.append(cell)
     public_total = total
@@ -172,8 +172,8 @@ def _next_candidate(cells: list[Shortfall], hidden: dict[str, Hidden]) -> Shortf
 
 
 def _suppressed(cell: Shortfall, reasons: tuple[str, str]) -> Shortfall:
-    return replace(cell, **{name: None for name in NUMERIC_FIELDS}, status=SUPPRESSED,
-                   reasons_nl=(reasons[0],), reasons_en=(reasons[1],))
+    return cell._replace(**{name: None for name in NUMERIC_FIELDS}, status=SUPPRESSED,
+                         reasons_nl=(reasons[0],), reasons_en=(reasons[1],))
 
 
 def _check(cells: list[Shortfall], total: Shortfall | None) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import random
@@ -121,7 +120,7 @@ def assert_same_cells(precomputed: list[Shortfall], computed: list[Shortfall]) -
     """The table read from derived.shortfall equals the full computation (floats to rounding)."""
     assert len(precomputed) == len(computed)
     for fast, full in zip(precomputed, computed):
-        for name, value in dataclasses.asdict(full).items():
+        for name, value in full._asdict().items():
             expected = pytest.approx(value) if isinstance(value, float) else value
             assert getattr(fast, name) == expected, (full.region_level, full.region_code, name)
 

@@ -5,7 +5,6 @@ Freshness windows: shelter 2 days, trauma care and perpetrator programmes 35 day
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from datetime import datetime, timedelta, timezone
 
@@ -14,7 +13,7 @@ import pytest
 from queries.connection import PublishedReader
 from queries.db import rows
 from queries.moments import AMSTERDAM, as_of, month_ends, week_ends
-from queries.shortfall import Shortfall, copy_facts, figures_at, shortfall, trends
+from queries.shortfall import Figures, Shortfall, copy_facts, figures_at, shortfall, trends
 from queries.suppression import public_view
 
 
@@ -183,7 +182,7 @@ def test_the_copy_table_gives_what_the_full_computation_gives(reader: PublishedR
             computed = figures_at(cur, level, [at], precomputed=False, **filters)
             assert len(precomputed) == len(computed) > 0
             for fast, full in zip(precomputed, computed):
-                for name, value in dataclasses.asdict(full).items():
+                for name, value in full._asdict().items():
                     expected = pytest.approx(value) if isinstance(value, float) else value
                     assert getattr(fast, name) == expected, (at, level, filters, name)
         after = {(c.region_code, c.care_type, c.target_group): c
@@ -203,7 +202,7 @@ def test_many_moments_at_once_give_what_each_moment_alone_gives(reader: Publishe
                      for cell in figures_at(cur, level, [at], only_region=only_region, precomputed=False)]
             assert len(together) == len(alone) > 0
             for joint, single in zip(together, alone):
-                for name, value in dataclasses.asdict(single).items():
+                for name, value in single._asdict().items():
                     expected = pytest.approx(value) if isinstance(value, float) else value
                     assert getattr(joint, name) == expected, (level, only_region, single.at, name)
 
@@ -222,7 +221,7 @@ def test_trend_moments_from_the_copy_table_equal_the_scan(reader: PublishedReade
                 scanned = figures_at(cur, level, moments, only_region=only_region, precomputed=False)
                 assert len(from_copy) == len(scanned) > 0
                 for copied, scan in zip(from_copy, scanned):
-                    for name, value in dataclasses.asdict(scan).items():
+                    for name, value in scan._asdict().items():
                         expected = pytest.approx(value) if isinstance(value, float) else value
                         assert getattr(copied, name) == expected, (level, scan.at, name)
 
@@ -235,7 +234,7 @@ def assert_identical(found: list[Shortfall], expected: list[Shortfall], context:
     """The same cells in the same order, every field equal (floats to rounding)."""
     assert len(found) == len(expected) > 0, context
     for fast, full in zip(found, expected):
-        for name, value in dataclasses.asdict(full).items():
+        for name, value in full._asdict().items():
             wanted = pytest.approx(value) if isinstance(value, float) else value
             assert getattr(fast, name) == wanted, (context, full.at, full.region_code, name)
 
@@ -273,7 +272,7 @@ def test_a_stored_week_end_worked_out_by_hand(reader: PublishedReader) -> None:
     assert close(b.per_10k, 10 / 18_000 * 10_000) and b.status == "red"
     assert close(b.national_median_per_10k, 4 / 19_500 * 10_000 / 2)
     assert alone.national_median_per_10k is None
-    assert dataclasses.replace(alone, national_median_per_10k=b.national_median_per_10k) == b
+    assert alone._replace(national_median_per_10k=b.national_median_per_10k) == b
 
 
 def test_a_stored_trend_worked_out_by_hand(reader: PublishedReader) -> None:
@@ -282,9 +281,36 @@ def test_a_stored_trend_worked_out_by_hand(reader: PublishedReader) -> None:
     30 June (inside the copy's window) too."""
     with reader.cursor() as cur:
         series = trends(cur, "testregio", "B", "trauma_care", "child", as_of("2026-06-30"), weeks=4)
+        cells = figures_at(cur, "testregio", [c.at for c in series], "trauma_care", "child", only_region="B")
     assert [day for day in (c.at.astimezone(AMSTERDAM).day for c in series)] == [14, 21, 28, 30]
-    assert [(c.services, c.services_fresh, c.waiting, c.status) for c in series] == \
-        [(1, 0, None, "grey"), (1, 1, 12, "red"), (1, 1, 12, "red"), (1, 1, 12, "red")]
+    assert [(c.services, c.services_fresh, c.waiting) for c in series] == [(1, 0, None), (1, 1, 12), (1, 1, 12),
+                                                                          (1, 1, 12)]
+    assert [c.status for c in cells] == ["grey", "red", "red", "red"]   # a trend has no status: its cells have
+    assert [Figures(*c[:len(Figures._fields)]) for c in cells] == series
+
+
+class ColumnsOf:
+    """A cursor that keeps the column names of every statement it runs."""
+
+    def __init__(self, cur) -> None:  # noqa: ANN001
+        self.cur, self.columns = cur, []
+
+    def execute(self, sql: str, params: object = None):  # noqa: ANN201
+        result = self.cur.execute(sql, params)
+        self.columns.append(tuple(d[0] for d in result.description))
+        return result
+
+
+def test_the_queries_give_the_figures_fields_in_order(reader: PublishedReader) -> None:
+    """Cells are built from the rows of shortfall.sql and shortfall_stored.sql by position: both must give
+    Figures' fields in order (moment and level as at_ts and level), and Shortfall's fields start with them."""
+    expected = ("at_ts", "level", *Figures._fields[2:])
+    with reader.cursor() as cur:
+        copy = copy_facts(cur)
+        recorder = ColumnsOf(cur)
+        figures_at(recorder, "testregio", [as_of("2026-06-30"), as_of("2026-05-01T10:00")], copy=copy)
+    assert len(recorder.columns) == 2 and all(columns == expected for columns in recorder.columns)
+    assert Shortfall._fields[:len(Figures._fields)] == Figures._fields
 
 
 @pytest.mark.parametrize(("end", "stored_weeks"), [("2026-06-30", 52), ("2026-06-24", 51), ("2026-06-30T10:00", 52),

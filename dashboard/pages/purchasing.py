@@ -5,10 +5,10 @@ from datetime import datetime
 
 import dash
 import duckdb
-from dash import Input, Output, State, callback, dcc
+from dash import Input, Output, State, callback
 
-from dashboard.components import (Element, chart_table, day_text, element, empty_state, figure_number, frame,
-                                  href, labelled_dropdown, status_badge, table)
+from dashboard.components import (Element, chart_table, core, day_text, element, empty_state, figure_number,
+                                  frame, href, labelled_dropdown, numeric_cells, status_badge, table)
 from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import projection_figure
 from dashboard.i18n import lang_of, t
@@ -20,7 +20,7 @@ from queries.moments import month_ends
 from queries.projection import project_linear
 from queries.publish import Publication
 from queries.reference import care_labels, region_levels, reported_combinations
-from queries.shortfall import Shortfall, figures_at, shortfall
+from queries.shortfall import Figures, Shortfall, series_at, shortfall
 
 dash.register_page(__name__, path="/inkoop", name="Inkoop", role="professional",
                    title="Inkoop — capaciteit en wachtlijsten")
@@ -52,13 +52,21 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: date
     care_type = query.get("care_type") if query.get("care_type") in {c for c, _ in combos} else "shelter"
     groups = [g for c, g in combos if c == care_type]
     target_group = query.get("target_group") if query.get("target_group") in groups else groups[0]
-    cells = remembered(publication, ("shortfall", level, moment, care_type, target_group),
+    key = (level, moment, care_type, target_group)
+    cells = remembered(publication, ("shortfall", *key),
                        lambda: shortfall(cur, level, moment, care_type, target_group, copy=copy))
+    # the same for every trend region chosen: built once per copy and language
+    cell_table = remembered(publication, ("purchasing_table", *key, lang),
+                            lambda: _table(cells, level, lang) if cells else empty_state(lang))
     region = query.get("region") if query.get("region") in {c.region_code for c in cells} else None
     trend_level, trend_region = (level, region) if region else NATIONAL
-    monthly = remembered(publication, ("monthly", trend_level, trend_region, moment, care_type, target_group),
-                         lambda: figures_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type,
-                                            target_group, only_region=trend_region, copy=copy))
+    trend_key = (trend_level, trend_region, moment, care_type, target_group)
+    monthly = remembered(publication, ("monthly", *trend_key),
+                         lambda: series_at(cur, trend_level, month_ends(moment, TREND_MONTHS), care_type,
+                                           target_group, only_region=trend_region, copy=copy))
+    # the whole country's trend is the same on every level: built once per copy, moment and language
+    trend = remembered(publication, ("monthly_section", *trend_key, lang), lambda: _trend(
+        monthly, region and next(c.region_name for c in cells if c.region_code == region), lang))
     name = (lambda kind, code: labels[(kind, code)][1 if lang == "en" else 0])
     controls = element("Div", [
         labelled_dropdown("purchasing-level", t("level", lang),
@@ -75,15 +83,15 @@ def _body(publication: Publication, cur: duckdb.DuckDBPyConnection, moment: date
     ], className="controls", role="search")
     download = {"level": level, "care_type": care_type, "target_group": target_group, "at": query.get("at")}
     rendered = {"level": level, "care_type": care_type, "target_group": target_group, "region": region or ""}
-    return [element("H1", t("purchasing_title", lang)), controls, dcc.Store(id="purchasing-rendered", data=rendered),
+    return [element("H1", t("purchasing_title", lang)), controls,
+            core("Store", id="purchasing-rendered", data=rendered),
             element("P", [element("A", t("download_csv", lang),
                                   href=href("/api/v1/shortfall", lang, **download, format="csv"),
                                   id="download-csv", className="button-link", download="inkoop.csv"), " ",
                           element("A", t("download_xlsx", lang),
                                   href=href("/api/v1/shortfall", lang, **download, format="xlsx"),
                                   id="download-xlsx", className="button-link", download="inkoop.xlsx")]),
-            _table(cells, level, lang) if cells else empty_state(lang),
-            _trend(monthly, region and next(c.region_name for c in cells if c.region_code == region), lang)]
+            cell_table, trend]
 
 
 def gap_to_median(cell: Shortfall) -> float | None:
@@ -97,22 +105,21 @@ def _table(cells: list[Shortfall], level: str, lang: str) -> Element:
     keys = ["region", "status", "places", "norm_places", "norm_gap", "per_10k", "national_median", "gap_to_median"]
     header = [element("Th", t(k, lang), scope="col", className=None if k in ("region", "status") else "num")
               for k in keys]
-    ordered = sorted(cells, key=lambda c: (-(c.norm_gap or 0), -(gap_to_median(c) or 0), c.region_name))
+    ranked = sorted(((c, gap_to_median(c)) for c in cells),
+                    key=lambda pair: (-(pair[0].norm_gap or 0), -(pair[1] or 0), pair[0].region_name))
+    no_norm = t("no_norm", lang)
     rows = [element("Tr", [
         element("Td", element("A", c.region_name, href=href(f"/regio/{c.region_code}", lang, level=level))),
         element("Td", status_badge(c.status, lang)),
-        element("Td", figure_number(c.places, lang, 1), className="num"),
-        element("Td", figure_number(c.norm_places, lang, 1) if c.norm_places is not None else t("no_norm", lang),
-                className="num"),
-        element("Td", figure_number(c.norm_gap, lang, 1), className="num"),
-        element("Td", figure_number(c.per_10k, lang, 2), className="num"),
-        element("Td", figure_number(c.national_median_per_10k, lang, 2), className="num"),
-        element("Td", figure_number(gap_to_median(c), lang, 1), className="num"),
-    ], **{"data-region": c.region_code}) for c in ordered]
+        *numeric_cells(figure_number(c.places, lang, 1),
+                       figure_number(c.norm_places, lang, 1) if c.norm_places is not None else no_norm,
+                       figure_number(c.norm_gap, lang, 1), figure_number(c.per_10k, lang, 2),
+                       figure_number(c.national_median_per_10k, lang, 2), figure_number(gap, lang, 1)),
+    ], **{"data-region": c.region_code}) for c, gap in ranked]
     return element("Section", table("purchasing-table", header, rows), className="card")
 
 
-def _trend(monthly: list[Shortfall], region_name: str | None, lang: str) -> Element:
+def _trend(monthly: list[Figures], region_name: str | None, lang: str) -> Element:
     history = [(c.at, c.waiting) for c in monthly]
     projection = project_linear(history, PROJECTION_DAYS)
     title = f"{t('waiting_12m', lang)} — {region_name or t('whole_country', lang)}"
@@ -126,8 +133,8 @@ def _trend(monthly: list[Shortfall], region_name: str | None, lang: str) -> Elem
         explanation.append(element("P", t("projection_slope", lang).format(n=per_month), id="projection-slope"))
     return element("Section", [
         element("H2", title),
-        dcc.Graph(id="purchasing-trend", config={"displayModeBar": False},
-                  figure=projection_figure(history, projection.points if projection else [], lang)),
+        core("Graph", id="purchasing-trend", config={"displayModeBar": False},
+             figure=projection_figure(history, projection.points if projection else [], lang)),
         *explanation,
         chart_table("purchasing-trend-table", [t("month_ending", lang), t("waiting", lang), t("projection", lang)],
                     [[day_text(moment), figure_number(value, lang, 1), ""] for moment, value in history]

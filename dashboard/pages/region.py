@@ -5,10 +5,10 @@ from datetime import datetime
 
 import dash
 import duckdb
-from dash import Input, Output, State, callback, dcc
+from dash import Input, Output, State, callback
 
-from dashboard.components import (Element, age_text, chart_table, day_text, element, empty_state, figure_number,
-                                  first_rows, frame, href, labelled_dropdown, status_badge, table)
+from dashboard.components import (Element, age_text, chart_table, core, day_text, element, empty_state,
+                                  figure_number, first_rows, frame, href, labelled_dropdown, status_badge, table)
 from dashboard.data import copy_facts, page_body, page_moment, remembered, snapshot
 from dashboard.figures import trend_counts_figure, trend_waits_figure, versus_median_figure
 from dashboard.i18n import lang_of, t
@@ -19,7 +19,7 @@ from queries.errors import NoPublishedData
 from queries.providers import ProviderMatch, SearchFilters, search_providers
 from queries.publish import Publication
 from queries.reference import care_labels, region_levels_of, reported_combinations
-from queries.shortfall import Gap, Shortfall, coverage_gaps, shortfall, trends
+from queries.shortfall import Figures, Gap, Shortfall, coverage_gaps, shortfall, trends
 from queries.signals import REASONS, DemandSignals, demand_signals
 
 dash.register_page(__name__, path_template="/regio/<region_code>", name="Regio", role="professional",
@@ -115,18 +115,18 @@ def _matrix(cells: list[Shortfall], combos: list[tuple[str, str]], name, region_
                    className="card")
 
 
-def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, name, lang: str) -> Element:
+def _trend(series: list[Figures], combos, care_type: str, target_group: str, name, lang: str) -> Element:
     options = [{"label": f"{name('care_type', c)} — {name('target_group', g)}", "value": f"{c}:{g}"}
                for c, g in combos]
     counts = any(c.waiting is not None or c.available is not None for c in series)
     waits = any(c.median_wait_intake_days is not None or c.median_wait_treatment_days is not None for c in series)
     content = [
         *([element("H3", t("trend_counts_title", lang)),
-           dcc.Graph(id="region-trend", figure=trend_counts_figure(series, lang), config={"displayModeBar": False})]
+           core("Graph", id="region-trend", figure=trend_counts_figure(series, lang), config={"displayModeBar": False})]
           if counts else []),
         *([element("H3", t("trend_waits_title", lang)),
-           dcc.Graph(id="region-trend-waits", figure=trend_waits_figure(series, lang),
-                     config={"displayModeBar": False})] if waits else []),
+           core("Graph", id="region-trend-waits", figure=trend_waits_figure(series, lang),
+                config={"displayModeBar": False})] if waits else []),
         chart_table("region-trend-table", [t("week_ending", lang), t("waiting", lang), t("available", lang),
                                            t("wait_intake", lang), t("wait_treatment", lang)],
                     [[day_text(c.at), figure_number(c.waiting, lang, 1), figure_number(c.available, lang, 1),
@@ -136,7 +136,7 @@ def _trend(series: list[Shortfall], combos, care_type: str, target_group: str, n
     return element("Section", [
         element("H2", t("trend_title", lang)),
         labelled_dropdown("region-trend-choice", t("trend_of", lang), options, f"{care_type}:{target_group}", lang=lang),
-        dcc.Store(id="region-rendered", data={"choice": f"{care_type}:{target_group}"}),
+        core("Store", id="region-rendered", data={"choice": f"{care_type}:{target_group}"}),
         *content,
     ], className="card")
 
@@ -145,8 +145,8 @@ def _versus(cells: list[Shortfall], name, lang: str) -> Element:
     known = [c for c in cells if c.per_10k is not None]
     labels = {(c.care_type, c.target_group): f"{name('care_type', c.care_type)} — "
                                               f"{name('target_group', c.target_group)}" for c in known}
-    content = [dcc.Graph(id="region-versus", figure=versus_median_figure(known, labels, lang),
-                         config={"displayModeBar": False}),
+    content = [core("Graph", id="region-versus", figure=versus_median_figure(known, labels, lang),
+                    config={"displayModeBar": False}),
                chart_table("region-versus-table", [t("care_type", lang), t("per_10k", lang), t("national_median", lang)],
                            [[labels[(c.care_type, c.target_group)], figure_number(c.per_10k, lang, 2),
                              figure_number(c.national_median_per_10k, lang, 2)] for c in known], lang)
