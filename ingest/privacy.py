@@ -284,14 +284,24 @@ class ScrubbedCopy:
         """The header, then every readable row, as text."""
         kept = [column for column in self.extract.header if column not in self.drop]
         yield kept
-        for raw in self.extract.rows:
-            yield [self._cell(column, raw.values.get(column)) for column in kept]
+        masked = [(index, column) for index, column in enumerate(kept)
+                  if column in self.mask or column in self.addresses]
+        for raw in self.extract.stream_rows():
+            # _text, with the usual cell (text) taken on the spot: a file may have millions of them
+            line = [value.strip() if type(value) is str else _text(value) for value in map(raw.values.get, kept)]
+            for index, column in masked:
+                line[index] = self._masked(column, line[index])
+            yield line
 
-    def _cell(self, column: str, value: object) -> str:
-        text = value.isoformat() if isinstance(value, (datetime, date)) else as_text(value)
+    def _masked(self, column: str, text: str) -> str:
         if column in self.mask:
             text = mask_text(text)
         return mask_address(text) if column in self.addresses else text
+
+
+def _text(value: object) -> str:
+    """A cell as the copy writes it."""
+    return value.isoformat() if isinstance(value, (datetime, date)) else as_text(value)
 
 
 def scrubbed_copy(extract: Extract | None, drop: Iterable[str], mask: Iterable[str]) -> ScrubbedCopy | None:

@@ -138,9 +138,12 @@ def remove_partial_copies(paths: DataPaths) -> list[Path]:
     return found
 
 
+_FORMULA_STARTS = frozenset(("=", "+", "-", "@", "\t", "\r"))
+
+
 def _safe_cell(text: str) -> str:
     """A value opened in a spreadsheet stays text, never a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in _FORMULA_STARTS else text
 
 
 def _write_report(target: Path, source_id: str, file_name: str, error: CapacityError,
@@ -168,7 +171,8 @@ def _delete_with_report(paths: DataPaths, source_id: str, file: Path, base: str,
 def _replace_with_copy(file: Path, target: Path, copy: ScrubbedCopy) -> Path:
     """Write the scrubbed copy (complete, or not at all), then delete the original."""
     def write(handle: TextIO) -> None:
-        csv.writer(handle, delimiter=";").writerows([_safe_cell(cell) for cell in line] for line in copy.lines())
+        csv.writer(handle, delimiter=";").writerows(
+            ["'" + cell if cell[:1] in _FORMULA_STARTS else cell for cell in line] for line in copy.lines())  # _safe_cell
 
     _write_whole(target, "utf-8-sig", write, "copy")
     file.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """What every extractor hands to validation: raw rows with their row numbers, and errors."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from queries.errors import CapacityError
@@ -38,3 +39,7 @@ class Extract:
     header: list[str]
     rows: list[RawRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+
+    def stream_rows(self) -> Iterator[RawRow]:
+        """The rows one at a time (a plain CSV file's are read as they are asked for: see ingest/tabular.py)."""
+        return iter(self.rows)

@@ -138,6 +138,20 @@ class PlainCsvExtract(Extract):
     def errors(self) -> list[RowError]:   # type: ignore[override]
         return self._read_whole().errors
 
+    def stream_rows(self) -> Iterator[RawRow]:
+        """The rows `rows` gives, read one line at a time (memory stays flat whatever the file's size): in a
+        plain CSV file every line is one record, so the reader's rules come down to trimming the cells and
+        leaving out blank lines and lines of the wrong width (`width_problem_of`). Those read already if read."""
+        if self._whole is not None:
+            yield from self._whole.rows
+            return
+        width = len(self.header)
+        with self.plain.path.open(encoding="utf-8-sig", newline=None) as handle:
+            for number, line in enumerate(handle, start=1):
+                cells = [cell.strip() for cell in line.split(self.plain.delimiter)]
+                if number > 1 and any(cells) and (len(cells) == width or width_problem_of(number, cells, width) is None):
+                    yield RawRow(number, dict(zip(self.header, cells)))
+
 
 def plain_csv(path: Path) -> PlainCsv | None:
     """The file as a PlainCsv, or None when it is not one (then only this module reads it)."""

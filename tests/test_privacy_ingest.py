@@ -250,6 +250,22 @@ def test_address_columns_in_xlsx_load_the_rows_and_keep_only_a_scrubbed_copy(dat
     assert leaks(data_paths, ("Geheimstraat", POSTCODE)) == []
 
 
+def test_the_copy_of_a_plain_file_keeps_its_rows_as_read_and_formulas_as_text(data_paths: DataPaths,
+                                                                               tmp_path: Path) -> None:
+    """The scrubbed copy of a plain CSV file, read line by line: blank and shifted lines left out as the reader
+    leaves them out, a cell that a spreadsheet would take for a formula written as text."""
+    content = csv_bytes(f"{LINE},=1+1,{STREET}", "", " ; ", f"S2,Opvang Zuid,P,shelter,child,GM0014,"
+                        f"2026-01-15T10:00,place,5,1,-3,{POSTCODE}", "S3,kort", header=f"{HEADER},referral_route,adres")
+    with rows_read_in_python() as read:
+        outcome = ingest_bytes(data_paths, tmp_path, "adres.csv", content)
+    assert read == []
+    assert (outcome.summary.status, outcome.summary.loaded) == ("partial", 2)
+    lines = assert_scrubbed_archive(data_paths, "adres.csv", content)
+    assert lines == [[*HEADER.split(","), "referral_route"], [*LINE.split(","), "'=1+1"],
+                     ["S2", "Opvang Zuid", "P", "shelter", "child", "GM0014", "2026-01-15T10:00", "place", "5", "1",
+                      "'-3"]]
+
+
 def test_an_address_in_a_reader_error_is_withheld(data_paths: DataPaths, tmp_path: Path) -> None:
     content = csv_bytes(f"{LINE},ok", f"S2,A,P,shelter,child,GM0014,2026-01-15T10:00,place,5,1,{STREET},{POSTCODE}",
                         header=f"{HEADER},adres")
@@ -330,6 +346,7 @@ def test_a_plain_file_is_looked_through_set_wise_as_row_by_row(tmp_path: Path) -
     assert plain._whole is None
     assert list(scrubbed_copy(plain, drop_, ["referral_route"]).lines()) == \
         list(scrubbed_copy(python, drop_, ["referral_route"]).lines())
+    assert plain._whole is None   # the copy's lines were read from the file one at a time
 
 
 def test_a_plain_file_dropped_again_is_archived_masked_as_the_first_time(data_paths: DataPaths,
@@ -344,7 +361,7 @@ def test_a_plain_file_dropped_again_is_archived_masked_as_the_first_time(data_pa
     with rows_read_in_python() as read:
         again = run_source(data_paths, config)
     assert again.summary.status == "unchanged"
-    assert read == [("week-opnieuw.csv", "lines")]   # only to write the scrubbed copy, row by row
+    assert read == []   # the scrubbed copy is written as the file is read, line by line
     copies = sorted(files_under(data_paths.archive), key=lambda path: path.name[17:])   # by name, not stamp
     assert [p.name[17:] for p in copies] == ["week-opnieuw.csv.zonder-adres.csv", "week.csv.zonder-adres.csv"]
     assert copies[0].read_bytes() == copies[1].read_bytes()
@@ -374,7 +391,7 @@ def test_a_refused_plain_file_is_quarantined_with_its_bsns_masked(data_paths: Da
     with rows_read_in_python() as read:
         outcome = run_source(data_paths, config)
     assert "required column(s) missing: care_type" in outcome.last_run()[4]
-    assert read == [("mist.csv", "lines")]
+    assert read == []
     report, copy = files_under(data_paths.quarantine)
     assert (report.name[17:], copy.name[17:]) == ("mist.csv.fout.txt", "mist.csv.zonder-bsn.csv")
     assert copy.read_text(encoding="utf-8-sig").splitlines()[1].endswith(";bel *********")
@@ -394,7 +411,7 @@ def test_a_put_away_a_kill_interrupted_is_finished_masked_and_set_wise(data_path
     monkeypatch.delenv(crashpoints.ENVIRONMENT_VARIABLE)
     with rows_read_in_python() as read:
         again = run_source(data_paths, config)
-    assert read == [("week.csv", "lines")] and again.query("SELECT count(*) FROM pending_put_away") == [(0,)]
+    assert read == [] and again.query("SELECT count(*) FROM pending_put_away") == [(0,)]
     (copy,) = files_under(data_paths.archive)
     assert copy.name[17:] == "week.csv.zonder-bsn.csv"
     assert copy.read_text(encoding="utf-8-sig").splitlines()[1].endswith(";bel *********")

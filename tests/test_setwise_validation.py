@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timezone
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -165,6 +166,43 @@ def test_duckdb_reads_a_plain_csv_as_the_python_reader_does(tmp_path: Path, cont
     assert found == [(raw.row, raw.values) for raw in python.rows]
     assert staged.errors == python.errors
     assert extract.header == python.header
+
+
+@pytest.mark.parametrize("content", PLAIN_FILES.values(), ids=PLAIN_FILES.keys())
+def test_a_plain_csv_streamed_line_by_line_gives_the_rows_the_python_reader_gives(tmp_path: Path,
+                                                                                  content: bytes) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    extract = read_tabular(path)
+    assert isinstance(extract, PlainCsvExtract)
+    assert list(extract.stream_rows()) == read_csv_bytes(content, path.name).rows
+    assert extract._whole is None   # streamed, not read whole
+
+
+plain_cell_st = st.text(alphabet=st.sampled_from(list("ab1 ;,\t") + ["\u00a0", "\x0b", "\x0c", "\x1c", "\x85",
+                                                                          "\u2028", "ë", "é"]), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(header=st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4, unique=True),
+       lines=st.lists(st.lists(plain_cell_st, max_size=6), max_size=12), delimiter=st.sampled_from([";", ",", "\t"]),
+       line_end=st.sampled_from(["\n", "\r\n"]), bom=st.booleans(), last_end=st.booleans())
+def test_any_plain_csv_streams_as_the_python_reader_reads_it(header: list[str], lines: list[list[str]],
+                                                             delimiter: str, line_end: str, bom: bool,
+                                                             last_end: bool) -> None:
+    """Random files of short, long, blank and white-space lines, cells with every kind of white space the
+    two ways of reading might treat apart, either line end, with or without a byte order mark."""
+    text = line_end.join([delimiter.join(header), *(delimiter.join(cells) for cells in lines)])
+    content = (b"\xef\xbb\xbf" if bom else b"") + (text + (line_end if last_end else "")).encode("utf-8")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "f.csv"
+        path.write_bytes(content)
+        try:
+            extract = read_tabular(path)
+        except StructuralError:
+            return   # a header the reader refuses (a delimiter in it reads as more columns)
+        if isinstance(extract, PlainCsvExtract):
+            assert list(extract.stream_rows()) == read_csv_bytes(content, path.name).rows
 
 
 NOT_PLAIN = {
