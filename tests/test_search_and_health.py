@@ -8,7 +8,7 @@ from queries.connection import PublishedReader
 from queries.health import provider_reports, source_health
 from queries.moments import as_of
 from queries.providers import SearchFilters, search_providers
-from queries.shortfall import coverage_gaps, trends
+from queries.shortfall import coverage_gaps, figures_at, trends
 
 T = "2026-06-30"
 
@@ -21,6 +21,8 @@ def search(reader: PublishedReader, **filters) -> list[tuple[str, int]]:
 def test_weekly_trend_as_of_each_week_end(reader: PublishedReader) -> None:
     with reader.cursor() as cur:
         series = trends(cur, "testregio", "B", "shelter", "child", as_of(T), weeks=4)
+        # a trend carries figures only; each week end's status is the cell's as of that moment
+        cells = figures_at(cur, "testregio", [c.at for c in series], "shelter", "child", only_region="B")
     # week ends (Sunday, Dutch time) 14, 21 and 28 June, then T itself
     assert [c.at for c in series] == [datetime(2026, 6, d, 21, 59, 59, 999999, tzinfo=timezone.utc)
                                       for d in (14, 21, 28, 30)]
@@ -30,7 +32,8 @@ def test_weekly_trend_as_of_each_week_end(reader: PublishedReader) -> None:
     # 30 June: SH1 of 30 June (weight 5/11 of 11 places) -> 5
     assert [(c.services, c.services_fresh, c.places) for c in series] == [
         (2, 0, None), (2, 1, 8), (2, 0, None), (2, 1, 5)]
-    assert [c.status for c in series] == ["grey", "red", "grey", "red"]
+    assert [(c.at, c.places) for c in cells] == [(c.at, c.places) for c in series]
+    assert [c.status for c in cells] == ["grey", "red", "grey", "red"]
 
 
 def test_coverage_gaps_name_what_is_missing(reader: PublishedReader) -> None:
