@@ -149,13 +149,16 @@ class Only:
 class Lookups:
     """The lookup table of a staged file (column `field`: the field's position in `sources`; None when no
     statement would read it), each field's key columns in it, per state the fields with a cell in it (and
-    `BSN`, `ADDRESS`: those holding a BSN, a street address), and the fields with one combination of cells
-    in the whole file, none of them NULL (`only`)."""
+    `BSN`, `ADDRESS`: those holding a BSN, a street address), the fields with one combination of cells
+    in the whole file, none of them NULL (`only`), and the other fields of one column whose every cell is
+    its own value as written (`identity`: given, no word, no address, and the value encoded is the cell's
+    text), so that a row's value is its cell through the same SQL (`held`) as the lookup's, without a join."""
 
     table: str | None
     keys: dict[str, list[str]]
     seen: dict[int, set[str]]
     only: dict[str, Only]
+    identity: frozenset[str] = frozenset()
 
 
 def build_lookups(con: duckdb.DuckDBPyConnection, staged: Staged, sources: dict[str, FieldSource],
@@ -187,9 +190,16 @@ def build_lookups(con: duckdb.DuckDBPyConnection, staged: Staged, sources: dict[
                         problem.en if problem else None, outcome.bsn, kind, given.v, given.addr, given.slug))
         found.setdefault(name, []).append((key[:len(source.columns)], given))
     only = {name: cells[0][1] for name, cells in found.items() if len(cells) == 1 and None not in cells[0][0]}
-    needed = PROBLEM in seen or any(name not in only for name in sources)
+    identity = frozenset(name for name, cells in found.items() if name not in only and name != "provider_name"
+                         and len(sources[name].columns) == 1 and all(_as_written(key, given) for key, given in cells))
+    needed = PROBLEM in seen or any(name not in only and name not in identity for name in sources)
     return Lookups(_lookup_table(con, records, key_names, sources) if needed else None, {
-        name: key_names[:len(source.columns)] for name, source in sources.items()}, seen, only)
+        name: key_names[:len(source.columns)] for name, source in sources.items()}, seen, only, identity)
+
+
+def _as_written(key: list[str], given: Only) -> bool:
+    """Whether a field's outcome for a cell is the cell itself: given as written, its encoded value the text."""
+    return given.state == GIVEN and given.means is None and not given.addr and given.v == key[0] is not None
 
 
 def _distinct_keys(con: duckdb.DuckDBPyConnection, staged: Staged, sources: dict[str, FieldSource], width: int

@@ -124,6 +124,7 @@ class Plan:
     implied: dict[str, list[Implied]]               # field -> what words imply for it, in the sources' order
     keep: tuple[tuple[str, ...], str, list[str]] | None   # the filters' columns, lookup, keys
     only: dict[str, Only]                           # fields with the same cells in every row: no join
+    identity: frozenset[str]                        # fields whose every cell is its value (Lookups): no join
     states: frozenset[str]                          # fields whose `F__state` later statements read
     ids: frozenset[str]                             # fields whose `F__id` later statements read
     addressed: tuple[str, ...]                      # text fields that may hold a street address
@@ -157,6 +158,9 @@ def values_sql(plan: Plan, tables: ValuesTables) -> list[tuple[str, dict[str, An
     for index, (name, (columns, keys)) in enumerate(plan.sources.items()):
         if name in plan.only:
             inner += _only(plan, name, p)
+            continue
+        if name in plan.identity:
+            inner += _identity(plan, name, plan.columns[columns[0]])
             continue
         alias = f"l{index}"
         on = " AND ".join(f"{alias}.{key} = r.{plan.columns[column]}" for key, column in zip(keys, columns))
@@ -242,6 +246,16 @@ def _only(plan: Plan, name: str, p: Params) -> list[str]:
     return columns
 
 
+def _identity(plan: Plan, name: str, column: str) -> list[str]:
+    """The inner columns of a field whose every cell is its value: given, and the value the cell's text
+    through the SQL the lookup table uses (`held`). No outcome id: only a problem's is read."""
+    columns = [f'{GIVEN}::TINYINT AS "{name}__state"', f'NULL::INTEGER AS "{name}__id"',
+               f'{held(FIELD_BY_NAME[name].kind, f"r.{column}")} AS "{name}__v"']
+    columns += [f'NULL::VARCHAR AS "{name}__means"'] if _implies(plan, name) else []
+    columns += [f'false AS "{name}__addr"'] if name in TEXT_FIELDS else []
+    return columns
+
+
 def _implies(plan: Plan, name: str) -> bool:
     """Whether a `means` word of field `name` implies values of fields."""
     return any(i.source == name for found in plan.implied.values() for i in found)
@@ -267,6 +281,8 @@ def _final(plan: Plan, name: str, part: str, p: Params) -> str:
     """The final `part` (v: value, addr: address flag, slug) of field `name`: the row's own, else implied, else
     the field's empty value."""
     kind = FIELD_BY_NAME[name].kind
+    if name in plan.identity:
+        return f'"{name}__{part}"'   # given in every row: its own value wins
     cases = []
     if name in plan.sources:
         cases.append(f'WHEN "{name}__state" = {GIVEN} THEN "{name}__{part}"')

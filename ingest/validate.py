@@ -235,8 +235,8 @@ def _checked(con: duckdb.DuckDBPyConnection, extract: Extract, rules: SourceRule
                       or any(i.constant.addr for i in implied.get(name, ())))
     plan = Plan(staged.table, staged.columns, lookups, {name: (source.columns, judged.keys[name])
                                                           for name, source in sources.items()}, empty, implied, keep,
-                judged.only, ids | seen.get(LEFT_OUT, set()) | {name for name in implied if name in sources}, ids,
-                addressed)
+                judged.only, judged.identity,
+                ids | seen.get(LEFT_OUT, set()) | {name for name in implied if name in sources}, ids, addressed)
     _scan_plain(con, extract, staged, sources)
     made = _values(con, plan, temporary, staged.rows <= FEW_ROWS)
     values, problems = made.view, new_name("problems")

@@ -17,6 +17,8 @@ from ingest.records import Extract, RawRow, StructuralError
 from ingest.rules import rules_of
 from ingest.staging import BOUND_ROWS, MAX_LINE_BYTES, cell_of, stage, staged_text
 from ingest.tabular import PlainCsvExtract, read_csv_bytes, read_tabular
+from ingest import validate as validate_module
+from ingest.cell_lookups import build_lookups
 from ingest.validate import read_reference, validate
 from queries.db import rows
 from queries.paths import DataPaths
@@ -133,6 +135,27 @@ def test_setwise_validation_matches_the_row_by_row_reference(tmp_path: Path, ref
     assert [asdict(r) for r in found.records] == expected["records"]
     assert (found.masked_columns, found.filtered, found.left_out) == \
         (expected["masked"], expected["filtered"], expected["left_out"])
+
+
+def test_a_column_whose_cells_are_their_own_values_is_read_without_a_join(tmp_path: Path, reference,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field whose every cell is given as written (its value, encoded, is the cell's text) takes the cell
+    through the lookup's SQL instead of joining the lookup; one cell written otherwise ('020' for 20), an
+    empty one, or one cell in the whole file keeps the field on the usual path. The values are the same."""
+    found = []
+    monkeypatch.setattr(validate_module, "build_lookups", lambda *args: found.append(build_lookups(*args)) or found[-1])
+    path = tmp_path / "f.csv"
+    path.write_text("service_id;service_name;provider_name;care_type;target_groups;service_area;valid_at;unit;"
+                    "maximum;available;referral_route\n"
+                    "S1;Dienst A;Stichting A;shelter;child;GM0014;2026-11-01T10:00:00+00:00;place;10;3;via Veilig Thuis\n"
+                    "S2;Dienst B;Stichting A;shelter;child;GM0014;2026-11-01T11:00:00+00:00;place;020;1;\n",
+                    encoding="utf-8")
+    result = validate(read_tabular(path), rules_of({}), reference, NOW)
+    assert found[0].identity == {"service_id", "service_name", "valid_at", "available"}
+    assert [(r.service_id, r.service_name, r.valid_at, r.maximum, r.available, r.referral_route)
+            for r in result.records] == [
+        ("S1", "Dienst A", datetime(2026, 11, 1, 10, tzinfo=timezone.utc), 10, 3, "via Veilig Thuis"),
+        ("S2", "Dienst B", datetime(2026, 11, 1, 11, tzinfo=timezone.utc), 20, 1, None)]
 
 
 PLAIN_FILES = {
