@@ -57,36 +57,13 @@ class Figures(NamedTuple):
 UNMET_NOW, NORM_GAP = Figures._fields.index("unmet_now"), Figures._fields.index("norm_gap")
 
 
-class Shortfall(NamedTuple):
-    """One cell: region x care type x target group at a moment. None means unknown (not zero). A named tuple:
-    made by position in a fifth of a frozen dataclass's time (a page makes up to a few hundred)."""
+class Shortfall(NamedTuple("_Assessed", [*Figures.__annotations__.items(), ("status", str),
+                                           ("reasons_nl", tuple[str, ...]), ("reasons_en", tuple[str, ...])])):
+    """One cell: region x care type x target group at a moment: its Figures, then its status and reasons.
+    None means unknown (not zero). A named tuple: made by position in a fifth of a frozen dataclass's time
+    (a page makes up to a few hundred)."""
 
-    at: datetime
-    region_level: str
-    region_code: str
-    region_name: str
-    care_type: str
-    target_group: str
-    services: int
-    services_fresh: int
-    places: float | None
-    available: float | None
-    waiting: float | None
-    unmet_now: float | None
-    norm_places: float | None
-    norm_gap: float | None
-    per_10k: float | None
-    national_median_per_10k: float | None
-    median_wait_intake_days: float | None
-    median_wait_treatment_days: float | None
-    wait_breaches: int
-    wait_norm_intake_days: int | None
-    wait_norm_treatment_days: int | None
-    inhabitants: int
-    target_population: float
-    status: str
-    reasons_nl: tuple[str, ...]
-    reasons_en: tuple[str, ...]
+    __slots__ = ()
 
     def reasons(self, lang: str) -> tuple[str, ...]:
         return self.reasons_en if lang == "en" else self.reasons_nl
