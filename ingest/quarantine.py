@@ -123,8 +123,8 @@ def write_rejected_report(paths: DataPaths, source_id: str, name: str, when: dat
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(["regel/row", "kolom/column", "waarde/value", "melding", "message"])
         for error in rejected:
-            writer.writerow([error.row or "", *map(_safe_cell, [error.column or "", error.value or "", error.nl,
-                                                                error.en])])
+            writer.writerow([error.row or "", *_safe_cells([error.column or "", error.value or "", error.nl,
+                                                            error.en])])
 
     _write_whole(target, "utf-8-sig", write, "report")
     return target
@@ -141,9 +141,9 @@ def remove_partial_copies(paths: DataPaths) -> list[Path]:
 _FORMULA_STARTS = frozenset(("=", "+", "-", "@", "\t", "\r"))
 
 
-def _safe_cell(text: str) -> str:
-    """A value opened in a spreadsheet stays text, never a formula."""
-    return "'" + text if text[:1] in _FORMULA_STARTS else text
+def _safe_cells(cells: list[str]) -> list[str]:
+    """Values opened in a spreadsheet stay text, never a formula (a line at a time: a copy may have millions)."""
+    return ["'" + text if text[:1] in _FORMULA_STARTS else text for text in cells]
 
 
 def _write_report(target: Path, source_id: str, file_name: str, error: CapacityError,
@@ -171,8 +171,7 @@ def _delete_with_report(paths: DataPaths, source_id: str, file: Path, base: str,
 def _replace_with_copy(file: Path, target: Path, copy: ScrubbedCopy) -> Path:
     """Write the scrubbed copy (complete, or not at all), then delete the original."""
     def write(handle: TextIO) -> None:
-        csv.writer(handle, delimiter=";").writerows(
-            ["'" + cell if cell[:1] in _FORMULA_STARTS else cell for cell in line] for line in copy.lines())  # _safe_cell
+        csv.writer(handle, delimiter=";").writerows(map(_safe_cells, copy.lines()))
 
     _write_whole(target, "utf-8-sig", write, "copy")
     file.unlink(missing_ok=True)

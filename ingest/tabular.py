@@ -149,7 +149,9 @@ class PlainCsvExtract(Extract):
         with self.plain.path.open(encoding="utf-8-sig", newline=None) as handle:
             for number, line in enumerate(handle, start=1):
                 cells = [cell.strip() for cell in line.split(self.plain.delimiter)]
-                if number > 1 and any(cells) and (len(cells) == width or width_problem_of(number, cells, width) is None):
+                if number == 1 or not any(cells):
+                    continue   # the header; a blank line
+                if len(cells) == width or width_problem_of(number, cells, width) is None:
                     yield RawRow(number, dict(zip(self.header, cells)))
 
 
