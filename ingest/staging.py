@@ -30,12 +30,11 @@ SELECT line FROM read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = ?, quote =
                           header = false, auto_detect = false, max_line_size = ?)"""
 SPLIT_LINES = """
 CREATE TEMP TABLE {table} AS
-SELECT rowid + 1 AS row, len(cells) AS width{cells}
+SELECT rowid + 1 AS row, CASE WHEN len(cells) <> $width THEN line END AS odd_line{cells}
 FROM (SELECT rowid, line, string_split(line, $delimiter) AS cells FROM {lines} WHERE rowid > 0 AND line IS NOT NULL)
 WHERE strlen(line) > (len(cells) - 1) * strlen($delimiter)   -- not blank: more than its delimiters"""
-ODD_LINES = """
-SELECT s.row, l.line FROM {table} AS s JOIN {lines} AS l ON l.rowid = s.row - 1
-WHERE s.width <> ? ORDER BY s.row"""
+# a line of another width than the header's is kept whole, for the reader's rule (`width_problem_of`)
+ODD_LINES = "SELECT row, odd_line FROM {table} WHERE odd_line IS NOT NULL ORDER BY row"
 DROP_ROWS = "DELETE FROM {table} WHERE row IN (SELECT unnest(?::INTEGER[]))"
 COUNT_ROWS = "SELECT count(*) FROM {table}"
 DISTINCT = "SELECT {index}, {column} FROM (SELECT DISTINCT {column} FROM {table})"
@@ -174,10 +173,10 @@ def _stage_plain(con: duckdb.DuckDBPyConnection, plain: PlainCsv, header: list[s
     try:
         run(con, READ_LINES.format(lines=lines), [str(plain.path), LINE_READER_DELIMITER, MAX_LINE_BYTES])
         run(con, SPLIT_LINES.format(table=table, lines=lines, cells=cells),
-            {"delimiter": plain.delimiter})
-        odd = rows(con, ODD_LINES.format(table=table, lines=lines), [len(header)])
+            {"delimiter": plain.delimiter, "width": len(header)})
     finally:
         run(con, f"DROP TABLE IF EXISTS {lines}")
+    odd = rows(con, ODD_LINES.format(table=table))
     errors, blank = [], []
     for row, line in odd:
         cells = [cell.strip() for cell in line.split(plain.delimiter)]
