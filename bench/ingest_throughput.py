@@ -4,7 +4,7 @@
 
 Prints JSON with rows/s of the whole pipeline (parse, validate, load) on a clean canonical CSV of `--rows`
 rows and on one of a fifth of that with 5% bad rows (every 20th row has one of several errors), each
-against the floor (read_csv of the same file into a table) and their ratio; the peak memory of each
+against the floor (read_csv of the same file into a table) and their ratio, each the median of three runs; the peak memory of each
 ingest (run in a process of its own, so that nothing else counts); and the seconds for one cycle of
 `--sources` small sources (files and loopback feeds).
 """
@@ -14,6 +14,7 @@ import argparse
 import json
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -127,19 +128,28 @@ def cycle(work: Path, count: int) -> float:
     return elapsed
 
 
-def measured(work: Path, rows: int, bad_every: int = 0) -> dict:
-    """One file through the floor and the pipeline, each in a process of its own (its peak memory its own)."""
+def measured(work: Path, rows: int, bad_every: int = 0, repeats: int = 3) -> dict:
+    """One file through the floor and the pipeline `repeats` times each, by turns, every time in a process of
+    its own (its peak memory its own, its memory new to it) on a new warehouse: the median seconds of each
+    side (one run on this machine varies by a fifth) and the highest peak."""
     work.mkdir(parents=True)
     csv_path = work / "canonical.csv"
     expected = write_csv(csv_path, rows, bad_every=bad_every)
-    floor = _child("floor", csv_path)
-    ingest = _child("pipeline", csv_path)
-    if ingest["loaded"] != expected:
-        raise SystemExit(f"pipeline loaded {ingest['loaded']} of {expected} rows")
-    return {"rows": rows, "loaded": ingest["loaded"], "pipeline_seconds": ingest["seconds"],
-            "pipeline_rows_per_s": rows / ingest["seconds"], "read_csv_seconds": floor["seconds"],
-            "read_csv_rows_per_s": rows / floor["seconds"], "ratio_to_read_csv": floor["seconds"] / ingest["seconds"],
-            "ingest_peak_mb": ingest["peak_mb"]}
+    floors, ingests = [], []
+    for _ in range(repeats):
+        floors.append(_child("floor", csv_path))
+        shutil.rmtree(work / "data", ignore_errors=True)
+        ingests.append(_child("pipeline", csv_path))
+    wrong = [ingest["loaded"] for ingest in ingests if ingest["loaded"] != expected]
+    if wrong:
+        raise SystemExit(f"pipeline loaded {wrong[0]} of {expected} rows")
+    floor = statistics.median(run["seconds"] for run in floors)
+    seconds = statistics.median(run["seconds"] for run in ingests)
+    return {"rows": rows, "loaded": expected, "runs": repeats, "pipeline_seconds": seconds,
+            "pipeline_rows_per_s": rows / seconds, "read_csv_seconds": floor, "read_csv_rows_per_s": rows / floor,
+            "ratio_to_read_csv": floor / seconds, "ingest_peak_mb": max(run["peak_mb"] for run in ingests),
+            "pipeline_seconds_each": [run["seconds"] for run in ingests],
+            "read_csv_seconds_each": [run["seconds"] for run in floors]}
 
 
 def _child(step: str, csv_path: Path) -> dict:

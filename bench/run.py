@@ -82,13 +82,9 @@ def markdown(result: dict) -> str:
                      f"{figures['cold_p50_ms'] / figures['sql_p50_ms']:.1f}× | {pandas} | {ready:.2f} |")
     ingest = result["ingest"]
     lines += ["", "| measure | value | budget |", "| --- | --- | --- |",
-              f"| ingest of {ingest['rows']:,} CSV rows (parse, validate, load) | "
-              f"{ingest['pipeline_rows_per_s']:,.0f} rows/s = {ingest['ratio_to_read_csv']:.1%} of read_csv "
-              f"({ingest['read_csv_rows_per_s']:,.0f} rows/s) | ≥ 40% |",
+              f"| ingest of {ingest['rows']:,} CSV rows (parse, validate, load) | {_ingest_figures(ingest)} | ≥ 40% |",
               *([f"| ingest of {ingest['with_errors']['rows']:,} CSV rows, 5% of them bad | "
-                 f"{ingest['with_errors']['pipeline_rows_per_s']:,.0f} rows/s = "
-                 f"{ingest['with_errors']['ratio_to_read_csv']:.1%} of read_csv | ≥ 25% |"]
-                if "with_errors" in ingest else []),
+                 f"{_ingest_figures(ingest['with_errors'])} | ≥ 25% |"] if "with_errors" in ingest else []),
               f"| one cycle of {ingest['sources']} small sources | {ingest['cycle_seconds']:.1f} s | ≤ 60 s |",
               f"| peak memory, web worker (all page renders) | {result['callbacks']['worker_peak_mb']:.0f} MB | ≤ 400 MB |",
               f"| peak memory, ingest ({ingest['rows']:,}-row file) | {ingest['ingest_peak_mb']:.0f} MB | ≤ 500 MB |"]
@@ -108,6 +104,13 @@ def markdown(result: dict) -> str:
                      f"{alerts['median_s'] * 1000:.0f} ms, max {alerts['max_s'] * 1000:.0f} ms (one direct SMTP send: "
                      f"{alerts['smtp_send_s'] * 1000:.0f} ms) | |")
     return "\n".join(lines) + "\n"
+
+
+def _ingest_figures(ingest: dict) -> str:
+    """An ingest's rows/s against read_csv's on the same file, and the seconds of each (medians of its runs)."""
+    return (f"{ingest['pipeline_rows_per_s']:,.0f} rows/s = {ingest['ratio_to_read_csv']:.1%} of read_csv "
+            f"({ingest['read_csv_rows_per_s']:,.0f} rows/s; {ingest['pipeline_seconds']:.2f} s against "
+            f"{ingest['read_csv_seconds']:.2f} s, medians of {ingest.get('runs', 1)} runs)")
 
 
 if __name__ == "__main__":
