@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -190,6 +191,20 @@ def test_the_page_in_chromium_is_accessible_and_whole_at_both_widths(site: Site,
             driver.quit()
 
 
+def routed_once_it_shows(visitor: Visitor, path: str, marker: str, seconds: float = 10.0) -> str:
+    """The page's rendered layout, asked for until it holds `marker` or `seconds` pass: the server looks for a
+    newer published copy at most every CAPACITY_READER_POLL_SECONDS (1 s), so a copy published a moment ago
+    may be served on a later request."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = visitor.post("/_dash-update-component", json=routing_body(routing_output(visitor), path))
+        assert answer.status_code == 200
+        text = json.dumps(answer.json(), ensure_ascii=False)
+        if marker in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.2)
+
+
 def test_databronnen_shows_the_alerts_queued_and_the_webhook_calls_in_trouble(
         site: Site, visitors, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAPACITY_PUBLIC_LEVEL", "testregio")
@@ -211,10 +226,7 @@ def test_databronnen_shows_the_alerts_queued_and_the_webhook_calls_in_trouble(
         WebhookSender(warehouse, lambda _: "s", frozenset({"127.0.0.1"})).send_due(T0 + timedelta(minutes=1))
         warehouse.publish()
     reader.close()
-    steward = visitors["steward"]
-    answer = steward.post("/_dash-update-component", json=routing_body(routing_output(steward), "/databronnen"))
-    assert answer.status_code == 200
-    text = json.dumps(answer.json(), ensure_ascii=False)
+    text = routed_once_it_shows(visitors["steward"], "/databronnen", "alerts-table")
     assert "alerts-table" in text and "cell:shelter:adult_victim: amber → red" in text
     assert "webhook-table" in text and "wordt opnieuw geprobeerd" in text and f"127.0.0.1:{nobody}" in text
     assert "geheim" not in text and made.unsubscribe_key not in text
