@@ -1,11 +1,28 @@
 """`capacity serve`: the dashboard under gunicorn (threads, configurable workers), never the debug server."""
 from __future__ import annotations
 
+from types import FrameType
+
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import ThreadWorker
 
 from queries.paths import DataPaths
 
 from .access import access_config
+
+
+class QuitSafeThreadWorker(ThreadWorker):
+    """gunicorn's thread worker, but quitting (SIGINT or SIGQUIT) without shutting its thread pool down inside
+    the signal handler. Ctrl-C reaches a worker twice, SIGINT from the terminal and SIGQUIT from the master;
+    when the second came while the first handler was inside the pool's shutdown, it waited for the lock that
+    handler held, in the same thread, until the master killed the worker graceful_timeout (10 s) later: 1 in
+    20 and 14 in 50 stops under steady requests, measured, against 0 in 50 with this worker (a handler
+    arriving while the main thread hands a request to the pool meets the same lock). Quitting still ends
+    the worker at once; the pool's threads finish what they hold and are joined at exit."""
+
+    def handle_quit(self, sig: int, frame: FrameType | None) -> None:
+        Worker.handle_quit(self, sig, frame)
 
 
 class _Gunicorn(BaseApplication):
@@ -32,7 +49,7 @@ def serve(paths: DataPaths, host: str, port: int, workers: int, threads: int) ->
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": QuitSafeThreadWorker,
         "timeout": 60,
         "graceful_timeout": 10,
         "accesslog": "-",
