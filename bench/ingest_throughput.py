@@ -4,9 +4,9 @@
 
 Prints JSON with rows/s of the whole pipeline (parse, validate, load) on a clean canonical CSV of `--rows`
 rows and on one of a fifth of that with 5% bad rows (every 20th row has one of several errors), each
-against the floor (read_csv of the same file into a table) and their ratio, each the median of three runs; the peak memory of each
-ingest (run in a process of its own, so that nothing else counts); and the seconds for one cycle of
-`--sources` small sources (files and loopback feeds).
+against the floor (read_csv of the same file into a table) and their ratio, each side the median of three
+runs; the peak memory of each ingest (run in a process of its own, so that nothing else counts); and the
+seconds for one cycle of `--sources` small sources (files and loopback feeds).
 """
 from __future__ import annotations
 

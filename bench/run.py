@@ -82,7 +82,8 @@ def markdown(result: dict) -> str:
                      f"{figures['cold_p50_ms'] / figures['sql_p50_ms']:.1f}× | {pandas} | {ready:.2f} |")
     ingest = result["ingest"]
     lines += ["", "| measure | value | budget |", "| --- | --- | --- |",
-              f"| ingest of {ingest['rows']:,} CSV rows (parse, validate, load) | {_ingest_figures(ingest)} | ≥ 40% |",
+              f"| ingest of {ingest['rows']:,} CSV rows (parse, validate, load) | {_ingest_figures(ingest)} "
+              "| ≥ 40% |",
               *([f"| ingest of {ingest['with_errors']['rows']:,} CSV rows, 5% of them bad | "
                  f"{_ingest_figures(ingest['with_errors'])} | ≥ 25% |"] if "with_errors" in ingest else []),
               f"| one cycle of {ingest['sources']} small sources | {ingest['cycle_seconds']:.1f} s | ≤ 60 s |",

@@ -15,7 +15,7 @@ import pytest
 from gunicorn.config import Config
 
 from dashboard.server import QuitSafeThreadWorker
-from support import free_port
+from support import free_port, wait_for_answer
 
 APP = """def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -53,7 +53,7 @@ def test_ctrl_c_stops_the_server_at_once_while_requests_keep_coming(tmp_path: Pa
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
         stop = threading.Event()
         try:
-            _wait_until_answering(port)
+            wait_for_answer(f"http://127.0.0.1:{port}/", 20)
             clients = [threading.Thread(target=_keep_asking, args=(port, stop), daemon=True) for _ in range(4)]
             for client in clients:
                 client.start()
@@ -69,17 +69,6 @@ def test_ctrl_c_stops_the_server_at_once_while_requests_keep_coming(tmp_path: Pa
                 server.wait()
         log = server.stderr.read()
         assert stopped < 3 and "SIGKILL" not in log, f"stop {attempt + 1} took {stopped:.1f} s: {log[-1500:]}"
-
-
-def _wait_until_answering(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-            return
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
 
 
 def _keep_asking(port: int, stop: threading.Event) -> None:
